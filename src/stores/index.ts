@@ -1,0 +1,46 @@
+/**
+ * Opens the stores the configured adapters call for: the real servers, or
+ * their in-process twins in embedded mode. Both kinds pass the same contract
+ * tests (test/contract).
+ */
+import type { DependencyCheck } from '../api/health.js';
+import type { Config } from '../config.js';
+import { createMemoryProfileStore } from './memory-profile-store.js';
+import { createMemoryUserStateStore } from './memory-user-state-store.js';
+import { createMongoProfileStore } from './mongo-profile-store.js';
+import type { ProfileStore } from './profile.js';
+import { connectRedis, createRedisUserStateStore } from './redis-user-state-store.js';
+import type { UserStateStore } from './user-state.js';
+
+export interface Stores {
+  readonly userStates: UserStateStore;
+  readonly profiles: ProfileStore;
+  readonly checks: readonly DependencyCheck[];
+  close(): Promise<void>;
+}
+
+export async function openStores(config: Config): Promise<Stores> {
+  const userStates =
+    config.adapters === 'memory'
+      ? createMemoryUserStateStore()
+      : createRedisUserStateStore({
+          redis: connectRedis(config.redis.url, config.redis.commandTimeoutMs),
+          keyPrefix: config.redis.keyPrefix,
+        });
+  const profiles =
+    config.adapters === 'memory'
+      ? createMemoryProfileStore()
+      : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
+  await profiles.init();
+  return {
+    userStates,
+    profiles,
+    checks: [
+      { name: 'redis', check: () => userStates.ping() },
+      { name: 'mongodb', check: () => profiles.ping() },
+    ],
+    async close() {
+      await Promise.allSettled([userStates.close(), profiles.close()]);
+    },
+  };
+}
