@@ -117,23 +117,31 @@ show_logs() {
   done
 }
 
-# stop NAME: SIGTERM, poll up to 15 s, then SIGKILL. Only the pid from our pid file.
-stop_server() {
-  local name=$1 pid i
-  if pid=$(server_pid "$name"); then
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 75; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not stop within 15 s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      for ((i = 0; i < 25; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+# stop NAME...: SIGTERM to each (only the pids from our pid files), poll until all have exited,
+# SIGKILL whatever is left after ~15 s. Stopping in parallel keeps `down` as short as the slowest.
+stop_servers() {
+  local name pid i pids=()
+  for name in "$@"; do
+    if pid=$(server_pid "$name"); then
+      log "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
     fi
-  fi
-  rm -f "$RUN/$name/pid"
+    rm -f "$RUN/$name/pid"
+  done
+  for ((i = 0; i < 75 && ${#pids[@]}; i++)); do
+    for pid in "${!pids[@]}"; do kill -0 "${pids[pid]}" 2>/dev/null || unset "pids[pid]"; done
+    ((${#pids[@]})) && sleep 0.2
+  done
+  for pid in "${pids[@]}"; do
+    log "pid $pid did not stop within 15 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for ((i = 0; i < 25 && ${#pids[@]}; i++)); do
+    for pid in "${!pids[@]}"; do kill -0 "${pids[pid]}" 2>/dev/null || unset "pids[pid]"; done
+    ((${#pids[@]})) && sleep 0.2
+  done
+  return 0
 }
 
 # ---------------------------------------------------------------- installs (cached, idempotent)
@@ -250,9 +258,13 @@ MJS_POM='<project xmlns="http://maven.apache.org/POM/4.0.0">
 </project>'
 
 # InMemoryMongoServer.main is hard-wired to localhost:27017 without oplog, hence this launcher.
+# It also reports MongoDB 5.0 (wire 13): the default is 3.6 (wire 8), which the repo's Node
+# driver (mongodb 7.x needs wire >= 9, MongoDB 4.4) refuses to talk to.
 MONGO_MAIN_JAVA='public class MongoMain {
   public static void main(String[] a) throws Exception {
-    var s = new de.bwaldvogel.mongo.MongoServer(new de.bwaldvogel.mongo.backend.memory.MemoryBackend());
+    var backend = new de.bwaldvogel.mongo.backend.memory.MemoryBackend();
+    backend.version(de.bwaldvogel.mongo.ServerVersion.MONGO_5_0);
+    var s = new de.bwaldvogel.mongo.MongoServer(backend);
     s.enableOplog();
     s.bind(a[0], Integer.parseInt(a[1]));
     Runtime.getRuntime().addShutdownHook(new Thread(s::shutdownNow));
@@ -481,7 +493,7 @@ cmd_up() {
   t0=$(now_ms)
   install_for "$@"
   for s in "$@"; do
-    if ((explicit)); then stop_server "$s"; elif server_pid "$s" >/dev/null; then continue; fi
+    if ((explicit)); then stop_servers "$s"; elif server_pid "$s" >/dev/null; then continue; fi
     log "starting $s on $HOST:$(port_of "$s")"
     case $s in
       redis) start_redis ;;
@@ -503,8 +515,8 @@ cmd_up() {
 cmd_down() {
   local all=$1 s
   shift
+  stop_servers "$@"
   for s in "$@"; do
-    stop_server "$s"
     if ((all)); then rm -rf "${RUN:?}/$s"; fi
   done
   if ((all)); then rmdir "$RUN" 2>/dev/null && [[ -z ${UAS_RUN_DIR:-} ]] && rmdir "$REPO/.run" 2>/dev/null || true; fi

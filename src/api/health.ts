@@ -10,7 +10,8 @@ export interface DependencyCheck {
 export interface ReadinessReport {
   readonly ready: boolean;
   readonly state: string;
-  readonly checks: Record<string, 'ok' | string>;
+  /** `ok`, or what went wrong. */
+  readonly checks: Record<string, string>;
 }
 
 export async function readiness(

@@ -13,13 +13,17 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.ur
 const TELEMETRY_OFF = { APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
 
 async function services(...args: string[]): Promise<string> {
-  const { stdout } = await run('bash', [SCRIPT, ...args], {
-    env: { ...process.env, ...TELEMETRY_OFF },
-    maxBuffer: 16 * 1024 * 1024,
-  }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`services.sh ${args.join(' ')} failed: ${error.message}\n${error.stderr ?? ''}`);
-  });
-  return stdout;
+  try {
+    const { stdout } = await run('bash', [SCRIPT, ...args], {
+      env: { ...process.env, ...TELEMETRY_OFF },
+      maxBuffer: 16 * 1024 * 1024,
+      encoding: 'utf8',
+    });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`services.sh ${args.join(' ')} failed: ${(error as Error).message}\n${stderr}`, { cause: error });
+  }
 }
 
 /** Parses `KEY=value` lines. */
@@ -28,7 +32,7 @@ export function parseEnvLines(text: string): Record<string, string> {
     .split('\n')
     .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim()))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!.replace(/^['"]|['"]$/g, '')]);
+    .map((m): [string, string] => [m[1]!, m[2]!.replace(/^['"]|['"]$/g, '')]);
   return Object.fromEntries(entries);
 }
 

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('defaults to embedded in-process adapters on loopback when no server is named', () => {
+    const c = loadConfig({}, {});
+    expect(c.adapters).toBe('memory');
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 4001 });
+    expect(c.roles).toEqual(['api']);
+    expect(c.features.halfLifeMs).toBe(7 * 86_400_000);
+    expect(c.features.tiers).toEqual({ platinumMin: 95, goldAbove: 80, silverMin: 40 });
+  });
+
+  it('uses the real servers when they are named, and needs all three', () => {
+    const servers = { REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:2, 127.0.0.1:3', MONGO_URL: 'mongodb://127.0.0.1:4' };
+    const c = loadConfig({}, servers);
+    expect(c.adapters).toBe('servers');
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:2', '127.0.0.1:3']);
+    expect(() => loadConfig({}, { REDIS_URL: 'redis://127.0.0.1:1' })).toThrow(/KAFKA_BROKERS, MONGO_URL/);
+  });
+
+  it('expands roles, lets flags override the environment, and names a bad variable', () => {
+    expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync']);
+    expect(loadConfig({ ROLES: undefined }, { ROLES: 'sync,api' }).roles).toEqual(['sync', 'api']);
+    expect(() => loadConfig({}, { ROLES: 'api,cron' })).toThrow(/ROLES: unknown role\(s\) cron/);
+    expect(() => loadConfig({}, { PORT: 'http' })).toThrow(ConfigError);
+  });
+
+  it('refuses in-process adapters in production', () => {
+    expect(() => loadConfig({}, { NODE_ENV: 'production' })).toThrow(/development only/);
+  });
+});
