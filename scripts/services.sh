@@ -50,7 +50,7 @@ export APOLLO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 log() { echo "[services] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((10#$t / 1000)); }
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
 
 # ---------------------------------------------------------------- helpers
 
@@ -101,9 +101,11 @@ await() {
   done
 }
 
+# fail NAME WHY: show NAME's logs, stop it (its run dir stays for inspection) and exit 1.
 fail() {
   log "ERROR: $1: $2. Last log lines:"
   show_logs "$1" >&2
+  stop_servers "$1"
   log "other servers are left as they are; run '$0 down' to stop everything"
   exit 1
 }
@@ -150,17 +152,20 @@ as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
 
 APT_UPDATED=0
 apt_install() {
-  log "apt-get install $*"
-  if ((APT_UPDATED == 0)); then as_root apt-get update -qq >&2; APT_UPDATED=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+  local logf=$CACHE/apt.log
+  log "apt-get install $* (log $logf)"
+  {
+    if ((APT_UPDATED == 0)); then as_root apt-get update && APT_UPDATED=1; fi &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+  } >"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "apt-get install $* failed"; }
 }
 
 ensure_redis() {
-  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then apt_install redis-server redis-tools; fi
 }
 
 ensure_jdk() {
-  command -v java >/dev/null && command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
+  if ! command -v java >/dev/null || ! command -v javac >/dev/null; then apt_install openjdk-17-jdk-headless; fi
   command -v mvn >/dev/null || apt_install maven
 }
 
@@ -195,7 +200,7 @@ KAFKA_POM='<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local</groupId><artifactId>kafka-runtime</artifactId><version>1</version><packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>3.9.1</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>'$KAFKA_VERSION'</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>1.7.36</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
     <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>1.2.25</version></dependency>
@@ -258,12 +263,15 @@ MJS_POM='<project xmlns="http://maven.apache.org/POM/4.0.0">
 </project>'
 
 # InMemoryMongoServer.main is hard-wired to localhost:27017 without oplog, hence this launcher.
-# It also reports MongoDB 5.0 (wire 13): the default is 3.6 (wire 8), which the repo's Node
-# driver (mongodb 7.x needs wire >= 9, MongoDB 4.4) refuses to talk to.
+# It also reports MongoDB 4.4 (wire 9): its own newest setting (ServerVersion.MONGO_5_0) still says
+# wire 8, which the repo's Node driver (mongodb 7.x needs wire >= 9) refuses to talk to.
 MONGO_MAIN_JAVA='public class MongoMain {
   public static void main(String[] a) throws Exception {
     var backend = new de.bwaldvogel.mongo.backend.memory.MemoryBackend();
-    backend.version(de.bwaldvogel.mongo.ServerVersion.MONGO_5_0);
+    backend.version(new de.bwaldvogel.mongo.MongoVersion() {
+      public java.util.List<Integer> getVersionArray() { return java.util.List.of(4, 4, 0); }
+      public int getWireVersion() { return 9; }
+    });
     var s = new de.bwaldvogel.mongo.MongoServer(backend);
     s.enableOplog();
     s.bind(a[0], Integer.parseInt(a[1]));
@@ -366,6 +374,8 @@ kafka_jopts() { # JVM options shared by the broker and the storage tool
     -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties")
 }
 
+# broker.session.timeout.ms 9000 -> 4000: after a SIGKILL, a restart with the same log dirs waits
+# for the old registration to expire (DUPLICATE_BROKER_REGISTRATION) -- 13 s with the default.
 write_kafka_config() {
   local dir=$RUN/kafka
   cat >"$dir/log4j.properties" <<'EOF'
@@ -393,6 +403,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=4000
 num.network.threads=2
 num.io.threads=2
 log.cleaner.dedupe.buffer.size=1048577
@@ -423,7 +435,7 @@ kafka_ready() { grep -q 'Kafka Server started' "$RUN/kafka/logs/server.log" 2>/d
 # else the cached CreateTopics class on kafka-clients (one JVM, ~2-3 s). Both are idempotent.
 create_topics() {
   local dir=$RUN/kafka
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2016,SC2086 # JS source in single quotes; topic list split on purpose
   if [[ -d $REPO/node_modules/kafkajs && ${UAS_TOPIC_TOOL:-} != java ]]; then
     (cd "$REPO" && node --input-type=module -e '
       import { Kafka, logLevel } from "kafkajs";
@@ -474,6 +486,7 @@ mongo_ready() {
   local len hex
   tcp_open "$MONGO_PORT" || return 1
   { exec 3<>"/dev/tcp/$HOST/$MONGO_PORT"; } 2>/dev/null || return 1
+  # shellcheck disable=SC2016 # a literal "$db" key
   printf '\x33\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x1e\x00\x00\x00\x10ping\x00\x01\x00\x00\x00\x02$db\x00\x06\x00\x00\x00admin\x00\x00' >&3 2>/dev/null
   len=$(timeout 3 dd bs=1 count=4 <&3 2>/dev/null | od -An -tu4 | tr -d ' \n')
   if [[ $len =~ ^[0-9]+$ ]] && ((len > 4 && len < 65536)); then
@@ -519,7 +532,7 @@ cmd_down() {
   for s in "$@"; do
     if ((all)); then rm -rf "${RUN:?}/$s"; fi
   done
-  if ((all)); then rmdir "$RUN" 2>/dev/null && [[ -z ${UAS_RUN_DIR:-} ]] && rmdir "$REPO/.run" 2>/dev/null || true; fi
+  if ((all)) && rmdir "$RUN" 2>/dev/null && [[ -z ${UAS_RUN_DIR:-} ]]; then rmdir "$REPO/.run" 2>/dev/null || true; fi
 }
 
 cmd_status() {

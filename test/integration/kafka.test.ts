@@ -32,7 +32,8 @@ describe('Kafka through kafkajs on a real broker', () => {
           payload.resolveOffset(message.offset);
         }
         await payload.heartbeat();
-        await payload.commitOffsetsIfNecessary();
+        // autoCommit is off, so only what is passed here is committed.
+        await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
       },
     });
     await waitFor(() => received.length === sent.length, { timeoutMs: 30_000, what: 'all messages consumed' });
