@@ -540,7 +540,8 @@ cmd_status() {
   for s in "${SERVERS[@]}"; do
     if pid=$(server_pid "$s"); then state=running; else state=stopped pid=-; fi
     extra=""
-    [[ $s == mongo ]] && extra=" ($(mongo_impl_running))"
+    [[ $state == running ]] && extra=" process=$(ps -o comm= -p "$pid" 2>/dev/null || echo '?')"
+    [[ $s == mongo ]] && extra+=" ($(mongo_impl_running))"
     printf '%-6s %-8s pid=%-8s %s:%s%s\n' "$s" "$state" "$pid" "$HOST" "$(port_of "$s")" "$extra"
   done
 }
