@@ -3,12 +3,17 @@
  * validated, frozen {@link Config}; a bad value fails at start with the name
  * of the variable, never later at first use.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ACTIVITY_TYPES, DEFAULT_WEIGHTS, type ActivityType } from './features/activity.js';
+import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from './features/params.js';
+import { WINDOW_NAMES } from './features/windows.js';
 
 export const ROLES = ['api', 'processor', 'sync'] as const;
 export type Role = (typeof ROLES)[number];
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 const num = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -27,6 +32,53 @@ const roles = z
       return z.NEVER;
     }
     return [...new Set(wanted)] as Role[];
+  });
+
+/** `TYPE=weight` pairs, e.g. `PURCHASE=12,LOGIN=0`; unnamed types keep their default. */
+const weights = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const out: Record<ActivityType, number> = { ...DEFAULT_WEIGHTS };
+    for (const pair of value.split(',').filter((p) => p.trim() !== '')) {
+      const [type, weight] = pair.split('=').map((x) => x.trim());
+      if (!(ACTIVITY_TYPES as readonly string[]).includes(type ?? '') || !Number.isFinite(Number(weight)) || weight === '') {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not TYPE=number with TYPE one of ${ACTIVITY_TYPES.join(', ')}` });
+        return z.NEVER;
+      }
+      out[type as ActivityType] = Number(weight);
+    }
+    return out;
+  });
+
+/** Window lengths in ms, in the order of WINDOW_NAMES. */
+const windowLengths = z
+  .string()
+  .default(DEFAULT_FEATURE_PARAMS.windows.map((w) => w.lengthMs).join(','))
+  .transform((value, ctx) => {
+    const lengths = value.split(',').map(Number);
+    if (lengths.length !== WINDOW_NAMES.length || lengths.some((n) => !Number.isInteger(n) || n <= 0)) {
+      ctx.addIssue({ code: 'custom', message: `give ${WINDOW_NAMES.length} positive integers (ms) for ${WINDOW_NAMES.join(', ')}` });
+      return z.NEVER;
+    }
+    return lengths;
+  });
+
+/** `LEGACY=TYPE` pairs mapping the legacy table's activity types to this service's. */
+const typeMap = z
+  .string()
+  .default('VIEW_PRODUCT=VIEW,CLICK_PRODUCT=CLICK,SEARCH_QUERY=SEARCH,LIKE_PRODUCT=LIKE,COMMENT_PRODUCT=COMMENT,SHARE_PRODUCT=SHARE,CART_ADD=ADD_TO_CART,ORDER_PLACED=PURCHASE,SIGN_IN=LOGIN')
+  .transform((value, ctx) => {
+    const out: Record<string, ActivityType> = {};
+    for (const pair of value.split(',').filter((p) => p.trim() !== '')) {
+      const [legacy, type] = pair.split('=').map((x) => x.trim());
+      if (!legacy || !(ACTIVITY_TYPES as readonly string[]).includes(type ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not LEGACY=TYPE with TYPE one of ${ACTIVITY_TYPES.join(', ')}` });
+        return z.NEVER;
+      }
+      out[legacy] = type as ActivityType;
+    }
+    return out;
   });
 
 const EnvSchema = z.object({
@@ -48,6 +100,14 @@ const EnvSchema = z.object({
   TOPIC_ACTIVITY_DLQ: z.string().default('user-activity.dlq'),
   TOPIC_PROFILE: z.string().default('user-profile'),
   TOPIC_FEATURE_UPDATES: z.string().default('user-feature-updates'),
+  TOPIC_CDC: z.string().default('legacy.public.user_activity'),
+  CDC_TYPE_MAP: typeMap,
+  PROCESSOR_GROUP: z.string().default('user-activity-processor'),
+  PROCESSOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  APPLY_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  RETRY_TOPIC_ATTEMPTS: z.coerce.number().int().min(1).default(6),
+  RETRY_BASE_DELAY_MS: int(1000),
+  INSTANCE_ID: z.string().default(`${hostname()}-${process.pid}`),
 
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
@@ -57,6 +117,13 @@ const EnvSchema = z.object({
   TIER_PLATINUM_MIN: num(95),
   TIER_GOLD_ABOVE: num(80),
   TIER_SILVER_MIN: num(40),
+  ACTIVITY_WEIGHTS: weights,
+  WINDOWS_MS: windowLengths,
+  WINDOW_BUCKETS: z.coerce.number().int().min(30).default(30),
+  RECENT_ITEMS: int(20),
+  TOP_CATEGORIES: int(5),
+  DEDUPE_HORIZON_HOURS: z.coerce.number().min(24).default(24),
+  FRESHNESS_SECONDS: num(86_400),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -78,14 +145,25 @@ export interface Config {
       readonly activityDlq: string;
       readonly profile: string;
       readonly featureUpdates: string;
+      readonly cdc: string;
     };
   };
-  readonly mongo: { readonly url: string; readonly db: string };
-  readonly features: {
-    readonly halfLifeMs: number;
-    readonly scoreK: number;
-    readonly tiers: { readonly platinumMin: number; readonly goldAbove: number; readonly silverMin: number };
+  readonly processor: {
+    readonly groupId: string;
+    readonly concurrency: number;
+    /** Legacy activity types of the CDC topic → this service's types. */
+    readonly cdcTypeMap: Readonly<Record<string, ActivityType>>;
+    /** Tries of a batch's Redis write, with backoff, before the store is probed. */
+    readonly applyAttempts: number;
+    /** Tries from the retry topic before a message goes to the dead-letter topic. */
+    readonly retryTopicAttempts: number;
+    /** First delay on the retry topic; each later try waits twice as long. */
+    readonly retryBaseDelayMs: number;
   };
+  /** Names this process in dead letters and logs. */
+  readonly instanceId: string;
+  readonly mongo: { readonly url: string; readonly db: string };
+  readonly features: FeatureParams;
 }
 
 export class ConfigError extends Error {
@@ -129,13 +207,30 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
         activityDlq: e.TOPIC_ACTIVITY_DLQ,
         profile: e.TOPIC_PROFILE,
         featureUpdates: e.TOPIC_FEATURE_UPDATES,
+        cdc: e.TOPIC_CDC,
       },
     },
+    processor: {
+      groupId: e.PROCESSOR_GROUP,
+      concurrency: e.PROCESSOR_CONCURRENCY,
+      cdcTypeMap: e.CDC_TYPE_MAP,
+      applyAttempts: e.APPLY_ATTEMPTS,
+      retryTopicAttempts: e.RETRY_TOPIC_ATTEMPTS,
+      retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,
+    },
+    instanceId: e.INSTANCE_ID,
     mongo: { url: e.MONGO_URL ?? '', db: e.MONGO_DB },
     features: {
+      ...DEFAULT_FEATURE_PARAMS,
+      weights: e.ACTIVITY_WEIGHTS,
       halfLifeMs: e.SCORE_HALF_LIFE_DAYS * DAY_MS,
       scoreK: e.SCORE_K,
       tiers: { platinumMin: e.TIER_PLATINUM_MIN, goldAbove: e.TIER_GOLD_ABOVE, silverMin: e.TIER_SILVER_MIN },
+      windows: WINDOW_NAMES.map((name, i) => ({ name, lengthMs: e.WINDOWS_MS[i]!, buckets: e.WINDOW_BUCKETS })),
+      recentItems: e.RECENT_ITEMS,
+      topCategories: e.TOP_CATEGORIES,
+      dedupeHorizonMs: e.DEDUPE_HORIZON_HOURS * HOUR_MS,
+      freshnessMs: e.FRESHNESS_SECONDS * 1000,
     },
   });
 }

@@ -1,36 +1,28 @@
 /**
  * Entry point. One codebase, roles chosen at start:
  *
- *   --role api|processor|sync|all   (or ROLES=api,processor)
- *   --services local                start the local servers (scripts/services.sh) and use them
+ *   main [--role api|processor|sync|all] [--services local]
+ *   main replay --prefix <redis key prefix>
  *
- * Without server URLs in the environment the process runs embedded, on
- * in-process adapters, for `npm run dev` on a machine with nothing installed.
+ * `--role` (or ROLES) picks the roles; `--services local` starts the local
+ * servers (scripts/services.sh) and uses them. Without server URLs in the
+ * environment the process runs embedded, on in-process adapters, serving the
+ * API (`npm run dev` on a machine with nothing installed). `replay` rebuilds
+ * the state from the beginning of the input topics into an empty namespace.
  */
 import { parseArgs } from 'node:util';
-import { startApiServer } from './api/server.js';
-import { loadConfig, type Env } from './config.js';
+import { loadConfig, type Config, type Env } from './config.js';
 import { startLocalServices } from './dev/local-services.js';
-import { createContextFactory } from './graphql/context.js';
-import { createSubgraphSchema } from './graphql/schema.js';
+import { createKafka } from './ingest/kafka.js';
+import { replay } from './ingest/replay.js';
 import { Lifecycle } from './lifecycle.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { startApiRole } from './roles/api.js';
+import { startProcessorRole } from './roles/processor.js';
 import { openStores } from './stores/index.js';
 
-const MAX_ENTITY_BATCH = 500;
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { role: { type: 'string' }, services: { type: 'string' } },
-    strict: true,
-  });
-  const overrides: Env = { ROLES: values.role };
-  if (values.services === 'local') Object.assign(overrides, await startLocalServices());
-  else if (values.services !== undefined) throw new Error(`--services takes "local", not "${values.services}"`);
-
-  const config = loadConfig(overrides);
-  const logger = createLogger(config.logLevel);
+async function serve(config: Config, logger: Logger): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -42,31 +34,54 @@ async function main(): Promise<void> {
   lifecycle.onStop('stores', () => stores.close());
   const metrics = createMetrics();
 
+  if (config.roles.includes('processor')) {
+    if (config.adapters === 'memory') logger.warn('the processor role needs Kafka; embedded mode serves the API only');
+    else await startProcessorRole(config, stores.userStates, lifecycle, logger, metrics);
+  }
   if (config.roles.includes('api')) {
-    const api = await startApiServer({
-      host: config.http.host,
-      port: config.http.port,
-      schema: createSubgraphSchema(),
-      context: createContextFactory({
-        userStates: stores.userStates,
-        features: config.features,
-        maxBatchSize: MAX_ENTITY_BATCH,
-        onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
-      }),
-      dependencies: stores.checks,
-      lifecycle,
-      metrics,
-      logger,
-      introspection: config.env !== 'production',
-    });
-    lifecycle.onStop('api', () => api.stop());
-    logger.info({ url: api.url, adapters: config.adapters }, 'GraphQL ready');
-    process.stdout.write(`GraphQL: ${api.url}  (adapters: ${config.adapters})\n`);
+    const url = await startApiRole(config, stores, lifecycle, logger, metrics);
+    process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`);
   }
-  for (const role of config.roles.filter((r) => r !== 'api')) {
-    logger.warn({ role }, 'role is not available in this build yet');
-  }
+  if (config.roles.includes('sync')) logger.warn({ role: 'sync' }, 'role is not available in this build yet');
   lifecycle.ready();
+}
+
+async function runReplay(config: Config, logger: Logger): Promise<void> {
+  if (config.adapters === 'memory') throw new Error('replay needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
+  const stores = await openStores(config);
+  try {
+    const result = await replay({
+      kafka: createKafka(config.kafka, logger),
+      store: stores.userStates,
+      config,
+      logger,
+      onProgress: (done, total) => process.stderr.write(`\rreplayed ${done}/${total}`),
+    });
+    process.stdout.write(`\nreplayed ${result.messages} messages into "${config.redis.keyPrefix}" in ${result.ms} ms\n`);
+  } finally {
+    await stores.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: { role: { type: 'string' }, services: { type: 'string' }, prefix: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const overrides: Env = { ROLES: values.role, REDIS_KEY_PREFIX: values.prefix };
+  if (values.services === 'local') Object.assign(overrides, await startLocalServices());
+  else if (values.services !== undefined) throw new Error(`--services takes "local", not "${values.services}"`);
+
+  const config = loadConfig(overrides);
+  const logger = createLogger(config.logLevel, { instance: config.instanceId });
+  const [command = 'serve'] = positionals;
+  if (command === 'serve') return serve(config, logger);
+  if (command === 'replay') {
+    if (!values.prefix) throw new Error('replay needs --prefix: an empty Redis key namespace to rebuild into');
+    return runReplay(config, logger);
+  }
+  throw new Error(`unknown command "${command}"; use serve (the default) or replay`);
 }
 
 main().catch((error: unknown) => {

@@ -38,6 +38,7 @@ export function serviceTopics(topics: Config['kafka']['topics']): ITopicConfig[]
     { topic: topics.activityDlq, numPartitions: 1 },
     { topic: topics.profile, numPartitions: 3 },
     { topic: topics.featureUpdates, numPartitions: 3 },
+    { topic: topics.cdc, numPartitions: 3 },
   ];
 }
 

@@ -1,18 +1,50 @@
 /** Prometheus metrics (prom-client), one registry per process, served on /metrics. */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { BatchApplier } from '../ingest/batch-applier.js';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'route' | 'status'>;
   readonly httpDuration: Histogram<'route'>;
   readonly loaderBatchSize: Histogram<'loader'>;
+  /** Counts what every batch of `applier` did. */
+  observeApplier(applier: BatchApplier): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const events = new Counter({
+    name: 'uas_processor_events_total',
+    help: 'Activity messages by outcome: applied, duplicate, late, skipped, dead_letter, retried',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const batchDuration = new Histogram({
+    name: 'uas_processor_batch_duration_seconds',
+    help: 'Time to decode, apply and publish one batch',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const storeUnavailable = new Counter({
+    name: 'uas_processor_store_unavailable_total',
+    help: 'Times a batch was held because the store did not answer',
+    registers: [registry],
+  });
   return {
     registry,
+    observeApplier(applier) {
+      applier.on('batch', (b) => {
+        events.inc({ outcome: 'applied' }, b.applied);
+        events.inc({ outcome: 'duplicate' }, b.duplicates);
+        events.inc({ outcome: 'late' }, b.late);
+        events.inc({ outcome: 'skipped' }, b.skipped);
+        events.inc({ outcome: 'dead_letter' }, b.deadLetters);
+        events.inc({ outcome: 'retried' }, b.retried);
+        batchDuration.observe(b.durationMs / 1000);
+      });
+      applier.on('storeUnavailable', () => storeUnavailable.inc());
+    },
     httpRequests: new Counter({
       name: 'uas_http_requests_total',
       help: 'HTTP requests by route and status code',

@@ -22,10 +22,11 @@ export interface Stores {
 export async function openStores(config: Config): Promise<Stores> {
   const userStates =
     config.adapters === 'memory'
-      ? createMemoryUserStateStore()
+      ? createMemoryUserStateStore(config.features)
       : createRedisUserStateStore({
           redis: connectRedis(config.redis.url, config.redis.commandTimeoutMs),
           keyPrefix: config.redis.keyPrefix,
+          params: config.features,
         });
   const profiles =
     config.adapters === 'memory'

@@ -1,16 +1,42 @@
 /**
  * Every Redis key this service uses is built here. All keys of one user share
- * one hash tag, `{u:<id>}`, so a user's keys live in one Redis Cluster slot
- * and a script may touch them together.
+ * one hash tag, `{u:<id>}`, so they live in one Redis Cluster slot and one
+ * script may touch them together; no script touches two users.
  */
+export interface UserKeys {
+  /** Hash: scalar state fields (version, score, stamps, profile). */
+  readonly state: string;
+  /** Sorted set: eventId → occurredAt, the dedupe memory. */
+  readonly seen: string;
+  /** Hash: window bucket counts. */
+  readonly buckets: string;
+  /** Sorted set: itemId → latest occurredAt. */
+  readonly recent: string;
+  /** Sorted set: category → scaled affinity. */
+  readonly categories: string;
+}
+
 export interface RedisKeys {
-  /** Hash: the user's state fields (see UserState). */
-  userState(userId: string): string;
+  user(userId: string): UserKeys;
+  /** Sorted set: userId → when it became dirty (epoch ms); users changed since their last sync. */
+  dirtyUsers(): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
-  const user = (userId: string) => `${prefix}{u:${userId}}`;
   return {
-    userState: (userId) => `${user(userId)}:state`,
+    user(userId) {
+      const tag = `${prefix}{u:${userId}}`;
+      return {
+        state: `${tag}:state`,
+        seen: `${tag}:seen`,
+        buckets: `${tag}:buckets`,
+        recent: `${tag}:recent`,
+        categories: `${tag}:categories`,
+      };
+    },
+    dirtyUsers: () => `${prefix}dirty`,
   };
 }
+
+/** The five keys of a user in the order the scripts take them. */
+export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories];

@@ -1,50 +1,114 @@
+/**
+ * The online user state in Redis. Reads and batch writes are pipelined, so a
+ * call costs one round trip however many users it touches; each user's change
+ * is one Lua script over that user's keys (one hash slot).
+ */
 import { Redis } from 'ioredis';
-import { redisKeys } from './keys.js';
+import type { FeatureParams } from '../features/params.js';
+import { ACTIVITY_TYPES } from '../features/activity.js';
+import { bucketWidth } from '../features/windows.js';
+import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import type { UserState, UserStateStore } from './user-state.js';
+import { decodeState, encodeStateFields, flatPairs, zsetRecord, type HashFields } from './redis-codec.js';
+import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 export interface RedisUserStateStoreOptions {
-  /** A connected client; the store takes ownership and quits it on close. */
+  /** A client; the store takes ownership and quits it on close. */
   readonly redis: Redis;
   readonly keyPrefix: string;
+  readonly params: FeatureParams;
 }
 
-const encode = (s: UserState): (string | number)[] => [
-  'scoreSum', s.scoreSum,
-  'scoreRefTime', s.scoreRefTime,
-  'vip', s.vip ? 1 : 0,
-  'updatedAt', s.updatedAt,
-];
-
-function decode(fields: Record<string, string>): UserState | undefined {
-  if (fields.version === undefined) return undefined;
-  return {
-    version: Number(fields.version),
-    scoreSum: Number(fields.scoreSum ?? 0),
-    scoreRefTime: Number(fields.scoreRefTime ?? 0),
-    vip: fields.vip === '1',
-    updatedAt: Number(fields.updatedAt ?? 0),
-  };
+/** The apply-events arguments that do not depend on the events (see the script's header). */
+function scriptParams(p: FeatureParams): (string | number)[] {
+  return [
+    p.halfLifeMs,
+    p.dedupeHorizonMs,
+    p.affinityEpochMs,
+    p.recentItems,
+    p.windows.length,
+    ...p.windows.flatMap((w) => [bucketWidth(w), w.buckets]),
+    ACTIVITY_TYPES.length,
+    ...ACTIVITY_TYPES.flatMap((t) => [t, p.weights[t]]),
+  ];
 }
 
-/** The user state in Redis hashes; `loadMany` is one pipelined round trip. */
+/** Unwraps pipeline replies, throwing the first error. */
+function replies(results: [Error | null, unknown][] | null): unknown[] {
+  return (results ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
 export function createRedisUserStateStore(options: RedisUserStateStoreOptions): UserStateStore {
   const redis = defineScripts(options.redis);
   const keys = redisKeys(options.keyPrefix);
+  const fixedArgs = scriptParams(options.params);
+
+  /** Reads users' state (and, when asked, their seen ids) in one pipeline. */
+  async function read(userIds: readonly string[], withSeen: boolean): Promise<(UserSnapshot | undefined)[]> {
+    if (userIds.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const id of userIds) {
+      const k = keys.user(id);
+      pipeline.hgetall(k.state).hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES');
+      pipeline.zrange(k.categories, 0, -1, 'WITHSCORES');
+      if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES');
+    }
+    const values = replies(await pipeline.exec());
+    const stride = withSeen ? 5 : 4;
+    return userIds.map((_, i) => {
+      const [h, b, r, c, s] = values.slice(i * stride, i * stride + stride) as [HashFields, HashFields, string[], string[], string[]?];
+      const state = decodeState(h, b, r, c);
+      return state && { state, seen: s ? zsetRecord(s) : {} };
+    });
+  }
+
   return {
     async loadMany(userIds) {
-      if (userIds.length === 0) return [];
+      return (await read(userIds, false)).map((u) => u?.state);
+    },
+    exportMany: (userIds) => read(userIds, true),
+
+    async applyEvents(byUser, now) {
+      const results = new Map<string, UserBatchResult>();
+      if (byUser.size === 0) return results;
       const pipeline = redis.pipeline();
-      for (const id of userIds) pipeline.hgetall(keys.userState(id));
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([error, fields]) => {
-        if (error) throw error;
-        return decode(fields as Record<string, string>);
+      for (const [userId, events] of byUser) {
+        const eventArgs = events.flatMap((e) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt]);
+        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, ...fixedArgs, ...eventArgs);
+        // The dirty index is its own slot, so it is written beside the script, not inside it.
+        // NX keeps the time the user first became dirty: the sync's lag.
+        pipeline.zadd(keys.dirtyUsers(), 'NX', now, userId);
+      }
+      const values = replies(await pipeline.exec());
+      [...byUser.keys()].forEach((userId, i) => {
+        const [version, applied, duplicates, late] = values[2 * i] as [number, number, number, number];
+        results.set(userId, { version, applied, duplicates, late });
       });
+      return results;
     },
-    async putIfNewer(userId, state) {
-      return (await redis.putStateIfNewer(keys.userState(userId), state.version, ...encode(state))) === 1;
+
+    async applyProfile(u, now) {
+      const version = await redis.applyProfile(keys.user(u.userId).state, u.profileVersion, u.vip ? 1 : 0, u.status ?? '', now);
+      if (version > 0) await redis.zadd(keys.dirtyUsers(), 'NX', now, u.userId);
+      return version;
     },
+
+    async restore(userId, { state, seen }) {
+      const written = await redis.restoreState(
+        ...userKeyList(keys.user(userId)),
+        state.version,
+        JSON.stringify(encodeStateFields(state)),
+        JSON.stringify(flatPairs(seen)),
+        JSON.stringify(Object.fromEntries(Object.entries(state.buckets).map(([f, n]) => [f, String(n)]))),
+        JSON.stringify(flatPairs(state.recent)),
+        JSON.stringify(flatPairs(state.categories)),
+      );
+      return written === 1;
+    },
+
     async ping() {
       await redis.ping();
     },
@@ -54,7 +118,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
   };
 }
 
-/** A client with the service's defaults: bounded command time, no offline queue growth. */
+/** A client with the service's defaults: bounded command time and retries, so a dead Redis fails fast. */
 export function connectRedis(url: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2, lazyConnect: false });
+  return new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2 });
 }

@@ -1,13 +1,43 @@
+import type { ActivityEvent } from '../features/activity.js';
+import type { ProfileUpdate } from '../features/apply.js';
 import type { UserState } from '../features/state.js';
 
 export type { UserState };
 
-/** Online state: one read for many users, version-checked writes. */
+/** A user's state with the event ids it has seen: enough to rebuild it exactly elsewhere. */
+export interface UserSnapshot {
+  readonly state: UserState;
+  /** eventId → occurredAt, within the dedupe horizon. */
+  readonly seen: Readonly<Record<string, number>>;
+}
+
+/** What applying one user's events did. */
+export interface UserBatchResult {
+  /** The user's version after the batch (unchanged when nothing was applied). */
+  readonly version: number;
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly late: number;
+}
+
+/**
+ * The online state. Every method touching many users costs one round trip;
+ * every change to one user is atomic and bumps the user's version.
+ */
 export interface UserStateStore {
-  /** The states of `userIds`, in order, `undefined` for unknown users, in one round trip. */
+  /** The states of `userIds`, in order, `undefined` for unknown users. */
   loadMany(userIds: readonly string[]): Promise<(UserState | undefined)[]>;
-  /** Writes `state` unless the stored version is already ≥ `state.version`; true when written. */
-  putIfNewer(userId: string, state: UserState): Promise<boolean>;
+  /**
+   * Applies each user's events (see features/apply.ts), atomically per user,
+   * and marks changed users dirty for the sync.
+   */
+  applyEvents(byUser: ReadonlyMap<string, readonly ActivityEvent[]>, now: number): Promise<Map<string, UserBatchResult>>;
+  /** Applies a static profile update; the new version, or 0 when the stored profile is as new. */
+  applyProfile(update: ProfileUpdate, now: number): Promise<number>;
+  /** Snapshots of `userIds`, in order, `undefined` for unknown users. */
+  exportMany(userIds: readonly string[]): Promise<(UserSnapshot | undefined)[]>;
+  /** Replaces a user's state unless the stored version is already ≥ the snapshot's; true when written. */
+  restore(userId: string, snapshot: UserSnapshot): Promise<boolean>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

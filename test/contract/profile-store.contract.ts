@@ -3,12 +3,13 @@
  * and the in-process twin (unit) alike.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import type { UserProfile, ProfileStore } from '../../src/stores/profile.js';
 
 const profile = (userId: string, version: number): UserProfile => ({
   userId,
   version,
-  state: { version, scoreSum: version * 3.25, scoreRefTime: 1_700_000_000_000, vip: version % 2 === 0, updatedAt: 1_700_000_000_001 },
+  state: { ...DEFAULT_USER_STATE, version, scoreSum: version * 3.25, scoreRefTime: 1_700_000_000_000, vip: version % 2 === 0, updatedAt: 1_700_000_000_001 },
   updatedAt: 1_700_000_000_000 + version,
 });
 

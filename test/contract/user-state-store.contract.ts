@@ -1,19 +1,43 @@
 /**
  * The contract every UserStateStore keeps, run against the Redis store
- * (integration) and its in-process twin (unit) alike.
+ * (integration) and its in-process twin (unit) alike. The central clause:
+ * whatever the store does inside (a Lua script in Redis), the state it ends
+ * with equals the reference model's (src/features/apply.ts).
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { UserState } from '../../src/features/state.js';
+import type { ActivityEvent } from '../../src/features/activity.js';
+import { applyEvents } from '../../src/features/apply.js';
+import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from '../../src/features/params.js';
+import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
+import { byUser, eventsArb, expectSameState, T0 } from '../support/events.js';
 
-const state = (version: number, extra: Partial<UserState> = {}): UserState => ({
-  version,
-  scoreSum: 12.5 * version,
-  scoreRefTime: 1_700_000_000_000 + version,
-  vip: false,
-  updatedAt: 1_700_000_000_500 + version,
+export const CONTRACT_PARAMS: FeatureParams = DEFAULT_FEATURE_PARAMS;
+const NOW = T0 + 86_400_000;
+
+const event = (eventId: string, userId: string, at: number, extra: Partial<ActivityEvent> = {}): ActivityEvent => ({
+  eventId,
+  userId,
+  type: 'VIEW',
+  itemId: 'item-1',
+  category: 'books',
+  occurredAt: at,
   ...extra,
 });
+
+/** The reference model's states after `batches`. */
+function reference(batches: readonly (readonly ActivityEvent[])[], now: number): Map<string, UserState> {
+  const users = new Map<string, { state: UserState; seen: ReadonlyMap<string, number> }>();
+  for (const batch of batches) {
+    for (const [userId, events] of byUser(batch)) {
+      const cur = users.get(userId) ?? { state: DEFAULT_USER_STATE, seen: new Map<string, number>() };
+      const out = applyEvents(cur.state, cur.seen, events, CONTRACT_PARAMS, now);
+      users.set(userId, { state: out.state, seen: out.seen });
+    }
+  }
+  return new Map([...users].map(([id, u]) => [id, u.state]));
+}
 
 export function userStateStoreContract(name: string, open: () => Promise<UserStateStore>): void {
   describe(`UserStateStore contract: ${name}`, () => {
@@ -25,45 +49,81 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       await store.close();
     });
 
-    it('answers a ping', async () => {
+    it('answers a ping and knows no one at first', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
-    });
-
-    it('returns undefined for unknown users, in request order', async () => {
-      await store.putIfNewer('known', state(1));
-      const loaded = await store.loadMany(['nobody', 'known', 'also-nobody']);
-      expect(loaded).toEqual([undefined, state(1), undefined]);
-    });
-
-    it('round-trips every field exactly', async () => {
-      const s = state(7, { vip: true, scoreSum: 0.1 + 0.2, scoreRefTime: 1_731_000_000_123 });
-      await store.putIfNewer('u', s);
-      expect(await store.loadMany(['u'])).toEqual([s]);
-    });
-
-    it('writes a newer version and refuses an equal or older one', async () => {
-      expect(await store.putIfNewer('u', state(2))).toBe(true);
-      expect(await store.putIfNewer('u', state(2, { scoreSum: 999 }))).toBe(false);
-      expect(await store.putIfNewer('u', state(1))).toBe(false);
-      expect(await store.loadMany(['u'])).toEqual([state(2)]);
-      expect(await store.putIfNewer('u', state(3))).toBe(true);
-      expect(await store.loadMany(['u'])).toEqual([state(3)]);
-    });
-
-    it('loads many users at once, repeated ids included', async () => {
-      const ids = Array.from({ length: 100 }, (_, i) => `user-${i}`);
-      for (const [i, id] of ids.entries()) await store.putIfNewer(id, state(i + 1));
-      const loaded = await store.loadMany([...ids, 'user-3']);
-      expect(loaded).toHaveLength(101);
-      expect(loaded[42]).toEqual(state(43));
-      expect(loaded[100]).toEqual(state(4));
+      expect(await store.loadMany(['nobody', 'ghost'])).toEqual([undefined, undefined]);
       expect(await store.loadMany([])).toEqual([]);
     });
 
-    it('keeps users apart', async () => {
-      await store.putIfNewer('a', state(5));
-      await store.putIfNewer('b', state(1));
-      expect(await store.loadMany(['a', 'b'])).toEqual([state(5), state(1)]);
+    it('ends in the reference model’s state for random streams in random batches', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(eventsArb({ maxLength: 80 }), fc.array(fc.nat(), { maxLength: 4 }), async (events, cuts) => {
+          run++;
+          const scoped = events.map((e) => ({ ...e, userId: `r${run}-${e.userId}`, eventId: `r${run}-${e.eventId}` }));
+          const ends = [...new Set(cuts.map((c) => c % scoped.length))].sort((a, b) => a - b);
+          const batches = [0, ...ends, scoped.length].slice(1).map((end, i, all) => scoped.slice(i === 0 ? 0 : all[i - 1], end));
+          for (const batch of batches) await store.applyEvents(byUser(batch), NOW);
+          const expected = reference(batches, NOW);
+          const ids = [...expected.keys()];
+          const actual = await store.loadMany(ids);
+          ids.forEach((id, i) => expectSameState(actual[i], expected.get(id)));
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('reports applied, duplicate and late events and bumps the version once per changing batch', async () => {
+      const H = CONTRACT_PARAMS.dedupeHorizonMs;
+      const first = await store.applyEvents(
+        new Map([['u', [event('a', 'u', T0 + H + 10), event('b', 'u', T0 + H + 20), event('a', 'u', T0 + H + 10), event('old', 'u', T0)]]]),
+        NOW,
+      );
+      expect(first.get('u')).toEqual({ version: 1, applied: 2, duplicates: 1, late: 1 });
+      const again = await store.applyEvents(new Map([['u', [event('b', 'u', T0 + H + 20)]]]), NOW + 1);
+      expect(again.get('u')).toEqual({ version: 1, applied: 0, duplicates: 1, late: 0 });
+      const [state] = await store.loadMany(['u']);
+      expect(state).toMatchObject({ version: 1, updatedAt: NOW, watermark: T0 + H + 20 });
+      expect(state!.lastViewed).toEqual({ at: T0 + H + 20, eventId: 'b', itemId: 'item-1' });
+    });
+
+    it('applies a newer static profile, refuses an older one, and keeps activity intact', async () => {
+      await store.applyEvents(new Map([['p', [event('x', 'p', T0)]]]), NOW);
+      expect(await store.applyProfile({ userId: 'p', profileVersion: 5, vip: true, status: 'active' }, NOW)).toBe(2);
+      expect(await store.applyProfile({ userId: 'p', profileVersion: 4, vip: false, status: 'banned' }, NOW)).toBe(0);
+      expect(await store.applyProfile({ userId: 'p', profileVersion: 5, vip: false, status: null }, NOW)).toBe(0);
+      const [state] = await store.loadMany(['p']);
+      expect(state).toMatchObject({ version: 2, vip: true, status: 'active', profileVersion: 5 });
+      expect(state!.recent).toEqual({ 'item-1': T0 });
+      expect(await store.applyProfile({ userId: 'new', profileVersion: 1, vip: false, status: null }, NOW)).toBe(1);
+    });
+
+    it('exports snapshots that restore exactly, and never restores over a newer version', async () => {
+      const events = [event('1', 'a', T0), event('2', 'a', T0 + 5000, { type: 'PURCHASE', category: 'games' }), event('3', 'b', T0)];
+      await store.applyEvents(byUser(events), NOW);
+      const [a, b, none] = await store.exportMany(['a', 'b', 'none']);
+      expect(none).toBeUndefined();
+      expect(Object.keys(a!.seen).sort()).toEqual(['1', '2']);
+
+      await store.applyEvents(new Map([['a', [event('4', 'a', T0 + 9000)]]]), NOW);
+      expect(await store.restore('a', a!)).toBe(false);
+      expect(await store.restore('b-copy', b!)).toBe(true);
+      const [copy] = await store.exportMany(['b-copy']);
+      expectSameState(copy!.state, b!.state, 0);
+      expect(copy!.seen).toEqual(b!.seen);
+      // The restored ids still deduplicate.
+      const replay = await store.applyEvents(new Map([['b-copy', [event('3', 'b-copy', T0)]]]), NOW);
+      expect(replay.get('b-copy')).toMatchObject({ applied: 0, duplicates: 1 });
+    });
+
+    it('loads many users at once, repeated ids included', async () => {
+      const events = Array.from({ length: 100 }, (_, i) => event(`e${i}`, `user-${i}`, T0 + i));
+      await store.applyEvents(byUser(events), NOW);
+      const ids = events.map((e) => e.userId);
+      const loaded = await store.loadMany([...ids, 'user-3']);
+      expect(loaded).toHaveLength(101);
+      expect(loaded[42]!.lastActivity).toEqual({ at: T0 + 42, eventId: 'e42', type: 'VIEW' });
+      expect(loaded[100]).toEqual(loaded[3]);
     });
   });
 }

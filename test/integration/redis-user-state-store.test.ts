@@ -1,13 +1,15 @@
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisKeys } from '../../src/stores/keys.js';
+import { redisKeys, userKeyList } from '../../src/stores/keys.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
-import { userStateStoreContract } from '../contract/user-state-store.contract.js';
+import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-store.contract.js';
 import { servers, unique } from '../support/servers.js';
 
-userStateStoreContract('Redis', async () =>
-  createRedisUserStateStore({ redis: connectRedis(servers().REDIS_URL, 2000), keyPrefix: `${unique('test')}:` }),
-);
+const open = (keyPrefix = `${unique('test')}:`) =>
+  createRedisUserStateStore({ redis: connectRedis(servers().REDIS_URL, 2000), keyPrefix, params: CONTRACT_PARAMS });
+
+userStateStoreContract('Redis', async () => open());
 
 describe('Redis user state store on a real server', () => {
   let probe: Redis;
@@ -16,27 +18,36 @@ describe('Redis user state store on a real server', () => {
   });
   afterAll(() => probe.quit());
 
-  it('runs its version check as the Lua script from the .lua file, cached by SHA', async () => {
+  it('applies a batch of many users in one round trip of Lua scripts loaded from .lua files', async () => {
     const prefix = `${unique('lua')}:`;
-    const store = createRedisUserStateStore({ redis: connectRedis(servers().REDIS_URL, 2000), keyPrefix: prefix });
-    const scriptCalls = async () => (await commandCalls(probe, 'evalsha')) + (await commandCalls(probe, 'eval'));
-    const before = await scriptCalls();
-    await store.putIfNewer('u1', { version: 1, scoreSum: 1, scoreRefTime: 1, vip: false, updatedAt: 1 });
-    await store.putIfNewer('u1', { version: 2, scoreSum: 2, scoreRefTime: 2, vip: true, updatedAt: 2 });
-    // EVAL once where this connection has not loaded the script yet, EVALSHA after.
-    expect(await scriptCalls()).toBeGreaterThanOrEqual(before + 2);
-    expect(await probe.hgetall(redisKeys(prefix).userState('u1'))).toEqual({
-      version: '2', scoreSum: '2', scoreRefTime: '2', vip: '1', updatedAt: '2',
-    });
+    const store = open(prefix);
+    await store.ping();
+    const events = Array.from({ length: 50 }, (_, i) => ({
+      eventId: `e${i}`, userId: `u${i % 10}`, type: 'CLICK' as const, itemId: `i${i}`, occurredAt: 1_800_000_000_000 + i,
+    }));
+    const byUser = new Map<string, typeof events>();
+    for (const e of events) byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
+    const before = await stats(probe);
+    await store.applyEvents(byUser, 1_800_000_001_000);
+    const after = await stats(probe);
+    // One script call per user (EVALSHA, or EVAL once to load it) and one dirty mark per user.
+    expect(after.evalsha + after.eval - before.evalsha - before.eval).toBe(10);
+    expect(await probe.zcard(redisKeys(prefix).dirtyUsers())).toBe(10);
+    expect(await probe.hget(redisKeys(prefix).user('u3').state, 'version')).toBe('1');
     await store.close();
   });
 
-  it('puts all of a user’s keys in one cluster hash slot', () => {
-    expect(redisKeys('p:').userState('42')).toMatch(/\{u:42\}/);
+  it('keeps each user’s keys in one cluster hash slot, and users apart', () => {
+    const keys = redisKeys('p:');
+    const slots = (id: string) => new Set(userKeyList(keys.user(id)).map((key) => calculateSlot(key)));
+    expect(slots('42').size).toBe(1);
+    expect(slots('user:with:colons').size).toBe(1);
+    expect([...slots('42')][0]).not.toBe([...slots('43')][0]);
   });
 });
 
-async function commandCalls(redis: Redis, command: string): Promise<number> {
-  const stats = await redis.info('commandstats');
-  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+async function stats(redis: Redis): Promise<{ eval: number; evalsha: number }> {
+  const info = await redis.info('commandstats');
+  const calls = (c: string) => Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { eval: calls('eval'), evalsha: calls('evalsha') };
 }

@@ -1,7 +1,7 @@
 import { createMemoryProfileStore } from '../../src/stores/memory-profile-store.js';
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
 import { profileStoreContract } from '../contract/profile-store.contract.js';
-import { userStateStoreContract } from '../contract/user-state-store.contract.js';
+import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-store.contract.js';
 
-userStateStoreContract('in-process', async () => createMemoryUserStateStore());
+userStateStoreContract('in-process', async () => createMemoryUserStateStore(CONTRACT_PARAMS));
 profileStoreContract('in-process', async () => createMemoryProfileStore());

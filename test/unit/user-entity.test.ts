@@ -1,6 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
 import { createSubgraphSchema } from '../../src/graphql/schema.js';
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
@@ -19,7 +20,7 @@ describe('User entity', () => {
   let context: () => Promise<GraphQLContext>;
 
   beforeEach(async () => {
-    const memory = createMemoryUserStateStore();
+    const memory = createMemoryUserStateStore(features);
     loads = [];
     store = { ...memory, loadMany: (ids) => (loads.push([...ids]), memory.loadMany(ids)) };
     server = new ApolloServer<GraphQLContext>({ schema: createSubgraphSchema() });
@@ -41,8 +42,8 @@ describe('User entity', () => {
 
   it('decays the stored sum to the request time', async () => {
     // S = 100 seven days ago (one half-life) → 50 now → 100·(1 − e^(−50/50)) ≈ 63.2, SILVER.
-    await store.putIfNewer('u1', { version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY, vip: false, updatedAt: 0 });
-    await store.putIfNewer('vip', { version: 1, scoreSum: 0, scoreRefTime: 0, vip: true, updatedAt: 0 });
+    await store.restore('u1', { state: { ...DEFAULT_USER_STATE, version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY }, seen: {} });
+    await store.restore('vip', { state: { ...DEFAULT_USER_STATE, version: 1, vip: true }, seen: {} });
     const result = await entities(['u1', 'vip']);
     const [u1, vip] = (result.data as { _entities: { activityScore: number; tier: string }[] })._entities;
     expect(u1!.activityScore).toBeCloseTo(100 * (1 - Math.exp(-1)), 9);

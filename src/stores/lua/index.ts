@@ -9,12 +9,18 @@ import type { Redis, Result } from 'ioredis';
 const source = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 
 const SCRIPTS = {
-  putStateIfNewer: { numberOfKeys: 1, lua: source('put-state-if-newer') },
+  applyEvents: { numberOfKeys: 5, lua: source('apply-events') },
+  applyProfile: { numberOfKeys: 1, lua: source('apply-profile') },
+  restoreState: { numberOfKeys: 5, lua: source('restore-state') },
 } as const;
+
+type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    putStateIfNewer(key: string, version: number, ...fieldValues: (string | number)[]): Result<0 | 1, Context>;
+    applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number], Context>;
+    applyProfile(key: string, profileVersion: Arg, vip: Arg, status: string, now: Arg): Result<number, Context>;
+    restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
   }
 }
 

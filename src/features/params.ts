@@ -1,0 +1,36 @@
+/** Every constant of the feature maths, with the documented defaults (config overrides them). */
+import { DEFAULT_WEIGHTS, type ActivityType } from './activity.js';
+import type { TierThresholds } from './tier.js';
+import { DEFAULT_WINDOWS, type WindowSpec } from './windows.js';
+
+const DAY_MS = 86_400_000;
+
+export interface FeatureParams {
+  readonly weights: Readonly<Record<ActivityType, number>>;
+  readonly halfLifeMs: number;
+  /** activityScore = 100·(1 − e^(−S/K)). */
+  readonly scoreK: number;
+  readonly tiers: TierThresholds;
+  readonly windows: readonly WindowSpec[];
+  readonly recentItems: number;
+  readonly topCategories: number;
+  /** Duplicates are recognised within this span of event time (≥ 24 h). */
+  readonly dedupeHorizonMs: number;
+  /** Category affinities are scaled to this instant (epoch ms); see affinity.ts. */
+  readonly affinityEpochMs: number;
+  /** `isStale` once a user's state has not changed for this long. */
+  readonly freshnessMs: number;
+}
+
+export const DEFAULT_FEATURE_PARAMS: FeatureParams = Object.freeze({
+  weights: DEFAULT_WEIGHTS,
+  halfLifeMs: 7 * DAY_MS,
+  scoreK: 50,
+  tiers: Object.freeze({ platinumMin: 95, goldAbove: 80, silverMin: 40 }),
+  windows: DEFAULT_WINDOWS,
+  recentItems: 20,
+  topCategories: 5,
+  dedupeHorizonMs: DAY_MS,
+  affinityEpochMs: Date.UTC(2025, 0, 1),
+  freshnessMs: DAY_MS,
+});

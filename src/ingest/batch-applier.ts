@@ -1,0 +1,205 @@
+/**
+ * What happens to one batch of activity messages, shared by the processor and
+ * the retry worker:
+ *
+ *  1. decode every message; one that cannot be decoded becomes a dead letter;
+ *  2. apply the events to the store, one atomic script per user, one round
+ *     trip per batch, retried with backoff while the failure is retriable;
+ *  3. past that bound: if the store does not answer at all, keep waiting
+ *     (heartbeating, committing nothing) until it does or the consumer stops;
+ *     if it answers, the batch's messages go to the retry topic (or, out of
+ *     attempts, to the dead-letter topic) so fresh data keeps flowing;
+ *  4. publish one feature update per user of the batch.
+ *
+ * The caller resolves and commits offsets only after `apply` returns `done`:
+ * every message is then applied, or durably handed to another topic.
+ */
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import type { KafkaMessage, Message, Producer } from 'kafkajs';
+import type { ActivityEvent, ActivityType } from '../features/activity.js';
+import { isRetriable } from '../errors.js';
+import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
+import { decodeActivity } from './decode.js';
+import { attemptOf, deadLetter, retryRecord, type Origin } from './records.js';
+
+/** Instrumentation, in the manner of kafkajs' consumer events. */
+export interface ApplierEvents {
+  batch: [{ topic: string; partition: number; messages: number; applied: number; duplicates: number; late: number; skipped: number; deadLetters: number; retried: number; durationMs: number }];
+  storeUnavailable: [{ error: unknown }];
+  deadLetter: [{ topic: string; partition: number; offset: string; error: string }];
+}
+
+export interface ApplierOptions {
+  readonly store: UserStateStore;
+  readonly producer: Producer;
+  readonly topics: { readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string };
+  readonly cdcTypeMap: Readonly<Record<string, ActivityType>>;
+  readonly instanceId: string;
+  readonly applyAttempts: number;
+  readonly retryTopicAttempts: number;
+  readonly retryBaseDelayMs: number;
+  /** false for a replay: nothing is written to Kafka, only the store changes. */
+  readonly sideEffects: boolean;
+  readonly clock?: () => number;
+}
+
+/** What the caller's consumer lends the applier while a batch is handled. */
+export interface BatchControl {
+  heartbeat(): Promise<void>;
+  /** False once the consumer stops or the partition is revoked: abandon, commit nothing. */
+  isActive(): boolean;
+}
+
+export type BatchOutcome = 'done' | 'abandoned';
+
+export interface FeatureUpdate {
+  readonly userId: string;
+  readonly version: number;
+  readonly cause: 'activity' | 'profile';
+  /** Latest event time in the change (epoch ms), for end-to-end latency. */
+  readonly eventTime: number;
+  /** When the change was written (epoch ms). */
+  readonly at: number;
+}
+
+export const featureUpdateMessage = (u: FeatureUpdate): Message => ({ key: u.userId, value: JSON.stringify(u) });
+
+export class BatchApplier extends EventEmitter<ApplierEvents> {
+  readonly #o: ApplierOptions;
+  readonly #clock: () => number;
+
+  constructor(options: ApplierOptions) {
+    super();
+    this.#o = options;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async apply(topic: string, partition: number, messages: readonly KafkaMessage[], control: BatchControl): Promise<BatchOutcome> {
+    const started = this.#clock();
+    const events: { event: ActivityEvent; origin: Origin }[] = [];
+    const dead: Message[] = [];
+    let skipped = 0;
+    for (const message of messages) {
+      const origin = { topic, partition, message };
+      try {
+        const decoded = decodeActivity(message.value, this.#o.cdcTypeMap);
+        if (decoded.kind === 'skip') skipped++;
+        else events.push({ event: decoded.value, origin });
+      } catch (error) {
+        dead.push(this.#deadLetter(origin, error));
+      }
+    }
+    await this.#send(this.#o.topics.activityDlq, dead);
+
+    const byUser = new Map<string, ActivityEvent[]>();
+    for (const { event } of events) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
+    const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock()), control);
+    if (written.kind === 'abandoned') return 'abandoned';
+
+    let totals = { applied: 0, duplicates: 0, late: 0 };
+    let retried = 0;
+    if (written.kind === 'failed') {
+      retried = await this.#handOn(events.map((e) => e.origin), written.error);
+    } else {
+      totals = sumResults(written.value.values());
+      await this.#publishUpdates(written.value, byUser);
+    }
+    this.emit('batch', { topic, partition, messages: messages.length, ...totals, skipped, deadLetters: dead.length, retried, durationMs: this.#clock() - started });
+    return 'done';
+  }
+
+  /**
+   * Runs `write` with backoff. Past the bound, waits for an unreachable store
+   * instead of handing data on, since nothing can be applied until it returns.
+   */
+  async #write<T>(write: () => Promise<T>, control: BatchControl): Promise<{ kind: 'ok'; value: T } | { kind: 'failed'; error: Error } | { kind: 'abandoned' }> {
+    const policy = retry(handleWhen(isRetriable), {
+      maxAttempts: this.#o.applyAttempts - 1,
+      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
+    });
+    policy.onRetry(() => void control.heartbeat().catch(() => undefined));
+    for (;;) {
+      if (!control.isActive()) return { kind: 'abandoned' };
+      try {
+        return { kind: 'ok', value: await policy.execute(write) };
+      } catch (error) {
+        if (!isRetriable(error) || (await this.#reachable())) return { kind: 'failed', error: error as Error };
+        this.emit('storeUnavailable', { error });
+        await control.heartbeat().catch(() => undefined);
+        await sleep(1000);
+      }
+    }
+  }
+
+  async #reachable(): Promise<boolean> {
+    return this.#o.store.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Sends messages on to the retry topic, or to the dead letters when out of attempts. Returns how many were retried. */
+  async #handOn(origins: readonly Origin[], error: Error): Promise<number> {
+    const retries: Message[] = [];
+    const dead: Message[] = [];
+    for (const origin of origins) {
+      const attempt = attemptOf(origin.message) + 1;
+      if (!isRetriable(error) || attempt > this.#o.retryTopicAttempts) dead.push(this.#deadLetter(origin, error));
+      else retries.push(retryRecord(origin, error, this.#clock() + this.#o.retryBaseDelayMs * 2 ** (attempt - 1)));
+    }
+    await this.#send(this.#o.topics.activityRetry, retries);
+    await this.#send(this.#o.topics.activityDlq, dead);
+    return retries.length;
+  }
+
+  /**
+   * One update per user of the batch, duplicates included: a redelivered batch
+   * (after a crash between the write and the commit) applies nothing new but
+   * must still announce the version it left. Consumers drop versions they have seen.
+   */
+  async #publishUpdates(results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>): Promise<void> {
+    const at = this.#clock();
+    const updates = [...results]
+      .filter(([, r]) => r.version > 0)
+      .map(([userId, r]) =>
+        featureUpdateMessage({ userId, version: r.version, cause: 'activity', eventTime: Math.max(...byUser.get(userId)!.map((e) => e.occurredAt)), at }),
+      );
+    await this.#send(this.#o.topics.featureUpdates, updates);
+  }
+
+  #deadLetter(origin: Origin, error: unknown): Message {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.emit('deadLetter', { topic: origin.topic, partition: origin.partition, offset: origin.message.offset, error: e.message });
+    return deadLetter(origin, e, this.#o.instanceId, this.#clock());
+  }
+
+  async #send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0 || !this.#o.sideEffects) return;
+    await this.#o.producer.send({ topic, messages, acks: -1 });
+  }
+
+  /** Applies a profile-like single write with the same retry rules; exposed for the profile path. */
+  writeWithRetry<T>(write: () => Promise<T>, control: BatchControl) {
+    return this.#write(write, control);
+  }
+
+  publish(topic: 'featureUpdates' | 'activityDlq', messages: Message[]): Promise<void> {
+    return this.#send(this.#o.topics[topic], messages);
+  }
+
+  deadLetterFor(origin: Origin, error: unknown): Message {
+    return this.#deadLetter(origin, error);
+  }
+}
+
+function sumResults(results: Iterable<UserBatchResult>) {
+  const t = { applied: 0, duplicates: 0, late: 0 };
+  for (const r of results) {
+    t.applied += r.applied;
+    t.duplicates += r.duplicates;
+    t.late += r.late;
+  }
+  return t;
+}

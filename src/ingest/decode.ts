@@ -1,0 +1,138 @@
+/**
+ * Decoding of what arrives on Kafka, validated with zod:
+ *  - activity events (JSON, see the contract in the README);
+ *  - Debezium change events of the legacy `user_activity` table, with or
+ *    without the `schema`/`payload` wrapper: `c`, `r` and `u` are events
+ *    (eventId = the row id, so a snapshot read or an update of a row already
+ *    seen is a duplicate), `d` and tombstones are skipped;
+ *  - static profile events.
+ * Anything else throws a DecodeError, which names the field at fault.
+ */
+import { z } from 'zod';
+import { ACTIVITY_TYPES, ITEM_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
+import type { ProfileUpdate } from '../features/apply.js';
+import { DecodeError } from '../errors.js';
+
+export type Decoded<T> = { readonly kind: 'event'; readonly value: T } | { readonly kind: 'skip'; readonly reason: string };
+
+const MAX_PROPS_BYTES = 4096;
+
+/** ISO-8601 text or epoch milliseconds → epoch ms. */
+const instant = z.union([
+  z.number().int().nonnegative(),
+  z.string().transform((s, ctx) => {
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'not an ISO-8601 time' });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
+
+const id = z.union([z.string().min(1).max(256), z.number().int().transform(String)]);
+
+const ActivitySchema = z
+  .object({
+    eventId: id,
+    userId: id,
+    type: z.enum(ACTIVITY_TYPES),
+    itemId: id.optional(),
+    category: z.string().min(1).max(128).optional(),
+    occurredAt: instant,
+    source: z.string().max(128).optional(),
+    props: z
+      .record(z.string(), z.unknown())
+      .refine((p) => JSON.stringify(p).length <= MAX_PROPS_BYTES, `props larger than ${MAX_PROPS_BYTES} bytes`)
+      .optional(),
+  })
+  .refine((e) => !ITEM_TYPES.has(e.type) || e.itemId !== undefined, { message: 'itemId is required for item events', path: ['itemId'] });
+
+const RowSchema = z.object({
+  id: id,
+  user_id: id,
+  activity_type: z.string().min(1),
+  product_id: id.nullish(),
+  activity_timestamp: z.union([z.number(), z.string()]),
+});
+
+const EnvelopeSchema = z.object({
+  op: z.enum(['c', 'r', 'u', 'd', 't', 'm']),
+  before: RowSchema.nullish(),
+  after: z.unknown().nullish(),
+});
+
+const ProfileSchema = z
+  .object({
+    userId: id,
+    version: z.number().int().nonnegative().optional(),
+    updatedAt: instant.optional(),
+    vip: z.boolean().default(false),
+    status: z.string().max(64).nullish(),
+  })
+  .refine((p) => p.version !== undefined || p.updatedAt !== undefined, { message: 'version or updatedAt is required', path: ['version'] });
+
+function parseJson(raw: Buffer | null): unknown {
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new DecodeError(`not JSON: ${(error as Error).message}`);
+  }
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new DecodeError(`invalid ${what}: ${issues}`);
+}
+
+/** Debezium time columns: epoch ms, µs or ns by magnitude, or ISO-8601 text. */
+export function debeziumInstant(v: number | string): number {
+  if (typeof v === 'string') return check(instant, v, 'activity_timestamp');
+  if (v >= 1e17) return Math.floor(v / 1e6);
+  if (v >= 1e14) return Math.floor(v / 1e3);
+  return v;
+}
+
+const isEnvelope = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && ('op' in v || ('payload' in v && 'schema' in v));
+
+/**
+ * Decodes one message of the activity or CDC topic. `typeMap` maps legacy
+ * activity types (e.g. VIEW_PRODUCT) to this service's types.
+ */
+export function decodeActivity(raw: Buffer | null, typeMap: Readonly<Record<string, ActivityType>>): Decoded<ActivityEvent> {
+  const json = parseJson(raw);
+  if (json === null) return { kind: 'skip', reason: 'tombstone' };
+  if (!isEnvelope(json)) return { kind: 'event', value: check(ActivitySchema, json, 'activity event') };
+
+  const body = 'payload' in json && 'schema' in json ? json.payload : json;
+  if (body === null) return { kind: 'skip', reason: 'tombstone' };
+  const envelope = check(EnvelopeSchema, body, 'Debezium envelope');
+  if (envelope.op === 'd') return { kind: 'skip', reason: 'delete' };
+  if (envelope.op !== 'c' && envelope.op !== 'r' && envelope.op !== 'u') return { kind: 'skip', reason: `op ${envelope.op}` };
+  const row = check(RowSchema, envelope.after, 'Debezium row (after)');
+  const type = typeMap[row.activity_type] ?? ((ACTIVITY_TYPES as readonly string[]).includes(row.activity_type) ? (row.activity_type as ActivityType) : undefined);
+  if (type === undefined) throw new DecodeError(`invalid Debezium row (after): activity_type: unmapped type "${row.activity_type}"`);
+  return {
+    kind: 'event',
+    value: check(
+      ActivitySchema,
+      { eventId: row.id, userId: row.user_id, type, itemId: row.product_id ?? undefined, occurredAt: debeziumInstant(row.activity_timestamp), source: 'cdc' },
+      'Debezium row (after)',
+    ),
+  };
+}
+
+/** Decodes one message of the profile topic; the version is `version`, else `updatedAt` in ms. */
+export function decodeProfile(raw: Buffer | null): Decoded<ProfileUpdate> {
+  const json = parseJson(raw);
+  if (json === null) return { kind: 'skip', reason: 'tombstone' };
+  const p = check(ProfileSchema, json, 'profile event');
+  return {
+    kind: 'event',
+    value: { userId: p.userId, profileVersion: p.version ?? p.updatedAt ?? 0, vip: p.vip, status: p.status ?? null },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The processor role: a kafkajs consumer group over the activity, CDC and
+ * profile topics. Offsets are explicit: a batch's last offset is resolved and
+ * committed only after its events are in Redis (or durably handed to the
+ * retry or dead-letter topic) and the feature updates are sent. A crash at
+ * any point therefore redelivers, and the per-user dedupe makes that harmless.
+ *
+ * Profile events are applied one at a time, in order, not batched.
+ */
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import type { UserStateStore } from '../stores/user-state.js';
+import { BatchApplier, featureUpdateMessage, type BatchControl } from './batch-applier.js';
+import { decodeProfile } from './decode.js';
+
+export interface ProcessorOptions {
+  readonly kafka: Kafka;
+  readonly store: UserStateStore;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
+  readonly logger: Logger;
+  /** Consumer group; the configured one by default. */
+  readonly groupId?: string;
+  /** Start a group with no committed offsets from the beginning (replays) rather than the end. */
+  readonly fromBeginning?: boolean;
+  /** false for a replay: only the store changes. */
+  readonly sideEffects?: boolean;
+  readonly clock?: () => number;
+}
+
+export interface Processor {
+  /** Instrumentation events of every batch. */
+  readonly applier: BatchApplier;
+  readonly consumer: Consumer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Commits exactly what has been resolved (autoCommit is off: nothing is committed behind our back). */
+async function commit(p: EachBatchPayload): Promise<void> {
+  await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+  await p.heartbeat();
+}
+
+const controlOf = (p: EachBatchPayload): BatchControl => ({
+  heartbeat: () => p.heartbeat(),
+  isActive: () => p.isRunning() && !p.isStale(),
+});
+
+export function createProcessor(o: ProcessorOptions): Processor {
+  const { topics } = o.config.kafka;
+  const log = o.logger.child({ component: 'processor' });
+  const clock = o.clock ?? Date.now;
+  const producer: Producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const consumer = o.kafka.consumer({
+    groupId: o.groupId ?? o.config.processor.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 1024 * 1024,
+  });
+  const applier = new BatchApplier({
+    store: o.store,
+    producer,
+    topics,
+    cdcTypeMap: o.config.processor.cdcTypeMap,
+    instanceId: o.config.instanceId,
+    applyAttempts: o.config.processor.applyAttempts,
+    retryTopicAttempts: o.config.processor.retryTopicAttempts,
+    retryBaseDelayMs: o.config.processor.retryBaseDelayMs,
+    sideEffects: o.sideEffects ?? true,
+    clock,
+  });
+  applier.on('storeUnavailable', ({ error }) => log.warn({ err: error }, 'store unavailable; holding the batch'));
+  applier.on('deadLetter', (d) => log.warn(d, 'dead letter'));
+
+  async function profileBatch(p: EachBatchPayload): Promise<void> {
+    const control = controlOf(p);
+    for (const message of p.batch.messages) {
+      const origin = { topic: p.batch.topic, partition: p.batch.partition, message };
+      let decoded;
+      try {
+        decoded = decodeProfile(message.value);
+      } catch (error) {
+        await applier.publish('activityDlq', [applier.deadLetterFor(origin, error)]);
+        p.resolveOffset(message.offset);
+        continue;
+      }
+      if (decoded.kind === 'event') {
+        const update = decoded.value;
+        const written = await applier.writeWithRetry(() => o.store.applyProfile(update, clock()), control);
+        if (written.kind === 'abandoned') return;
+        if (written.kind === 'failed') await applier.publish('activityDlq', [applier.deadLetterFor(origin, written.error)]);
+        else if (written.value > 0) {
+          const at = clock();
+          await applier.publish('featureUpdates', [featureUpdateMessage({ userId: update.userId, version: written.value, cause: 'profile', eventTime: at, at })]);
+        }
+      }
+      p.resolveOffset(message.offset);
+      await commit(p);
+    }
+  }
+
+  async function activityBatch(p: EachBatchPayload): Promise<void> {
+    if (p.batch.messages.length === 0) return;
+    const outcome = await applier.apply(p.batch.topic, p.batch.partition, p.batch.messages, controlOf(p));
+    if (outcome === 'abandoned') return;
+    p.resolveOffset(p.batch.lastOffset());
+    await commit(p);
+  }
+
+  return {
+    applier,
+    consumer,
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topics.activity, topics.cdc, topics.profile], fromBeginning: o.fromBeginning ?? true });
+      consumer.on(consumer.events.CRASH, (e) => log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed'));
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: o.config.processor.concurrency,
+        eachBatch: (p) => (p.batch.topic === topics.profile ? profileBatch(p) : activityBatch(p)),
+      });
+    },
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

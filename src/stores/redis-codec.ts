@@ -1,0 +1,65 @@
+/**
+ * How a UserState is laid out in Redis: scalar fields in a hash (numbers as
+ * shortest round-trip strings, so nothing is lost), collections in their own
+ * hash and sorted sets. Pure: no client here.
+ */
+import type { ActivityType } from '../features/activity.js';
+import type { UserState } from '../features/state.js';
+
+export type HashFields = Record<string, string>;
+
+export function encodeStateFields(s: UserState): HashFields {
+  const fields: HashFields = {
+    updatedAt: String(s.updatedAt),
+    watermark: String(s.watermark),
+    scoreSum: String(s.scoreSum),
+    scoreRefTime: String(s.scoreRefTime),
+    vip: s.vip ? '1' : '0',
+    status: s.status ?? '',
+    profileVersion: String(s.profileVersion),
+  };
+  if (s.lastActivity) {
+    Object.assign(fields, { laAt: String(s.lastActivity.at), laId: s.lastActivity.eventId, laType: s.lastActivity.type });
+  }
+  if (s.lastViewed) {
+    Object.assign(fields, { lvAt: String(s.lastViewed.at), lvId: s.lastViewed.eventId, lvItem: s.lastViewed.itemId });
+  }
+  return fields;
+}
+
+const num = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
+
+/** Pairs from `ZRANGE … WITHSCORES` (member, score, member, score …) as a record. */
+export function zsetRecord(flat: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = Number(flat[i + 1]);
+  return out;
+}
+
+export function decodeState(
+  h: HashFields,
+  buckets: HashFields,
+  recent: readonly string[],
+  categories: readonly string[],
+): UserState | undefined {
+  if (h.version === undefined) return undefined;
+  return {
+    version: num(h.version),
+    updatedAt: num(h.updatedAt),
+    watermark: num(h.watermark),
+    scoreSum: num(h.scoreSum),
+    scoreRefTime: num(h.scoreRefTime),
+    vip: h.vip === '1',
+    status: h.status ? h.status : null,
+    profileVersion: num(h.profileVersion),
+    lastActivity: h.laAt ? { at: num(h.laAt), eventId: h.laId ?? '', type: h.laType as ActivityType } : null,
+    lastViewed: h.lvAt ? { at: num(h.lvAt), eventId: h.lvId ?? '', itemId: h.lvItem ?? '' } : null,
+    buckets: Object.fromEntries(Object.entries(buckets).map(([f, n]) => [f, Number(n)])),
+    recent: zsetRecord(recent),
+    categories: zsetRecord(categories),
+  };
+}
+
+/** A record as the flat [key, value-as-string, …] list the restore script takes. */
+export const flatPairs = (r: Readonly<Record<string, number>>): string[] =>
+  Object.entries(r).flatMap(([k, v]) => [k, String(v)]);

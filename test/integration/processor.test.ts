@@ -1,0 +1,123 @@
+/**
+ * The processor on real Kafka and Redis: exact, idempotent features from a
+ * large stream, dead letters for bad input, CDC envelopes, profiles, updates.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { createProcessor, type Processor } from '../../src/ingest/processor.js';
+import { replay } from '../../src/ingest/replay.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
+import type { UserStateStore } from '../../src/stores/user-state.js';
+import { expectSameState } from '../support/events.js';
+import { eventFile, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+
+const logger = createLogger('warn');
+const openStore = (c: Config) =>
+  createRedisUserStateStore({ redis: connectRedis(c.redis.url, 2000), keyPrefix: c.redis.keyPrefix, params: c.features });
+
+describe('processor on real Kafka and Redis', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f();
+  });
+
+  async function start(config: Config): Promise<{ processor: Processor; store: UserStateStore; kafka: ReturnType<typeof createKafka> }> {
+    const kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    const store = openStore(config);
+    const processor = createProcessor({ kafka, store, config, logger });
+    await processor.start();
+    cleanup.push(() => store.close(), () => processor.stop());
+    return { processor, store, kafka };
+  }
+
+  it('turns 100k events of 1k users into exactly the reference model’s state; the same file again changes nothing; a replay rebuilds it', async () => {
+    const config = isolatedConfig();
+    const { kafka, store } = await start(config);
+    const events = eventFile(100_000, 1_000, 7);
+    const started = Date.now();
+    await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`[processor] 100k events produced and applied in ${seconds.toFixed(1)} s\n`);
+
+    const expected = referenceStates(events, config.features);
+    const users = [...expected.keys()].sort();
+    expect(users.length).toBeGreaterThan(990);
+    const live = await store.loadMany(users);
+    users.forEach((id, i) => expectSameState(live[i], expected.get(id), 1e-9, { bookkeeping: false }));
+
+    await produce(kafka, config.kafka.topics.activity, events.slice(0, 20_000).map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    expect(await store.loadMany(users)).toEqual(live);
+
+    const target = isolatedConfig();
+    const rebuilt = openStore(target);
+    cleanup.push(() => rebuilt.close());
+    const result = await replay({ kafka, store: rebuilt, config, logger });
+    expect(result.messages).toBe(120_000);
+    const replayed = await rebuilt.loadMany(users);
+    users.forEach((id, i) => expectSameState(replayed[i], live[i], 1e-9, { bookkeeping: false }));
+  });
+
+  it('sends bad JSON, a missing userId and a malformed Debezium envelope to the DLQ once each, and goes on', async () => {
+    const config = isolatedConfig();
+    const { kafka, store } = await start(config);
+    const good = eventFile(30, 3, 11);
+    const bad = [
+      { key: 'x', value: '{bad' },
+      { key: 'y', value: JSON.stringify({ eventId: 'b2', type: 'LOGIN', occurredAt: 1 }) },
+      { key: 'z', value: JSON.stringify({ schema: {}, payload: { op: 'c', before: null, after: { id: 5 } } }) },
+    ];
+    await produce(kafka, config.kafka.topics.activity, [...good.slice(0, 10).map(toMessage), ...bad, ...good.slice(10).map(toMessage)]);
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+
+    const dead = await readAll(kafka, config.kafka.topics.activityDlq, 3);
+    expect(dead).toHaveLength(3);
+    const letters = dead.map((d) => JSON.parse(d.value!) as { error: { code: string; message: string }; source: { topic: string; partition: number; offset: string }; raw: { data: string }; instance: string });
+    expect(letters.map((l) => l.raw.data).sort()).toEqual(bad.map((b) => b.value).sort());
+    for (const l of letters) {
+      expect(l).toMatchObject({ error: { code: 'DECODE_FAILED' }, source: { topic: config.kafka.topics.activity }, instance: 'test' });
+      expect(Number(l.source.offset)).toBeGreaterThanOrEqual(0);
+    }
+    const reasonFor = (raw: string) => letters.find((l) => l.raw.data === raw)!.error.message;
+    expect(reasonFor(bad[0]!.value)).toMatch(/not JSON/);
+    expect(reasonFor(bad[1]!.value)).toMatch(/invalid activity event: userId/);
+    expect(reasonFor(bad[2]!.value)).toMatch(/invalid Debezium row \(after\)/);
+    const expected = referenceStates(good, config.features);
+    const users = [...expected.keys()];
+    const states = await store.loadMany(users);
+    users.forEach((id, i) => expectSameState(states[i], expected.get(id), 1e-9, { bookkeeping: false }));
+  });
+
+  it('applies Debezium CDC rows (update and snapshot read of a row count once, deletes and tombstones are skipped) and profiles', async () => {
+    const config = isolatedConfig();
+    const { kafka, store } = await start(config);
+    const at = 1_795_176_000_123_456; // µs
+    const row = (id: number, type: string, product: string) => ({ id, user_id: 'legacy-1', activity_type: type, product_id: product, activity_timestamp: at + id });
+    const envelope = (op: string, after: unknown, before: unknown = null) => JSON.stringify({ schema: { type: 'struct' }, payload: { op, before, after } });
+    await produce(kafka, config.kafka.topics.cdc, [
+      { key: '1', value: envelope('c', row(1, 'VIEW_PRODUCT', 'p1')) },
+      { key: '1', value: envelope('u', row(1, 'VIEW_PRODUCT', 'p1'), row(1, 'VIEW_PRODUCT', 'p1')) },
+      { key: '1', value: envelope('r', row(1, 'VIEW_PRODUCT', 'p1')) },
+      { key: '2', value: envelope('c', row(2, 'ORDER_PLACED', 'p2')) },
+      { key: '2', value: envelope('d', null, row(2, 'ORDER_PLACED', 'p2')) },
+      { key: '2', value: null },
+    ]);
+    await produce(kafka, config.kafka.topics.profile, [
+      { key: 'legacy-1', value: JSON.stringify({ userId: 'legacy-1', version: 3, vip: true, status: 'active' }) },
+      { key: 'legacy-1', value: JSON.stringify({ userId: 'legacy-1', version: 2, vip: false, status: 'closed' }) },
+    ]);
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.cdc, config.kafka.topics.profile]);
+    const [state] = await store.loadMany(['legacy-1']);
+    expect(state).toMatchObject({ vip: true, status: 'active', profileVersion: 3, recent: { p1: 1_795_176_000_123, p2: 1_795_176_000_123 } });
+    expect(state!.lastViewed).toEqual({ at: 1_795_176_000_123, eventId: '1', itemId: 'p1' });
+    expect(state!.scoreSum).toBeCloseTo(1 + 10, 9);
+
+    const updates = (await readAll(kafka, config.kafka.topics.featureUpdates, 2)).map((u) => JSON.parse(u.value!) as { userId: string; version: number });
+    expect(updates.every((u) => u.userId === 'legacy-1')).toBe(true);
+    expect(Math.max(...updates.map((u) => u.version))).toBe(state!.version);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Helpers for processor tests on the real servers: a config with topics,
+ * group and key prefix of its own, a deterministic event file, producing it,
+ * waiting for the group to catch up, and the reference model's states.
+ */
+import type { Kafka, Message } from 'kafkajs';
+import { loadConfig, type Config } from '../../src/config.js';
+import { ITEM_TYPES, ACTIVITY_TYPES, type ActivityEvent } from '../../src/features/activity.js';
+import { applyEvents } from '../../src/features/apply.js';
+import type { FeatureParams } from '../../src/features/params.js';
+import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
+import { waitFor } from './wait-for.js';
+import { servers, unique } from './servers.js';
+
+/** A config whose topics, group and Redis namespace no other test uses. */
+export function isolatedConfig(extra: Record<string, string> = {}): Config {
+  const id = unique('p');
+  const s = servers();
+  return loadConfig(
+    {
+      ...s,
+      LOG_LEVEL: 'warn',
+      REDIS_KEY_PREFIX: `${id}:`,
+      TOPIC_ACTIVITY: `${id}.activity`,
+      TOPIC_ACTIVITY_RETRY: `${id}.retry`,
+      TOPIC_ACTIVITY_DLQ: `${id}.dlq`,
+      TOPIC_PROFILE: `${id}.profile`,
+      TOPIC_FEATURE_UPDATES: `${id}.updates`,
+      TOPIC_CDC: `${id}.cdc`,
+      PROCESSOR_GROUP: `${id}.group`,
+      INSTANCE_ID: 'test',
+      ...extra,
+    },
+    {},
+  );
+}
+
+/** The environment that gives a child process the same config. */
+export function configEnv(c: Config): Record<string, string> {
+  const t = c.kafka.topics;
+  return {
+    REDIS_URL: c.redis.url, KAFKA_BROKERS: c.kafka.brokers.join(','), MONGO_URL: c.mongo.url,
+    REDIS_KEY_PREFIX: c.redis.keyPrefix, TOPIC_ACTIVITY: t.activity, TOPIC_ACTIVITY_RETRY: t.activityRetry,
+    TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates,
+    TOPIC_CDC: t.cdc, PROCESSOR_GROUP: c.processor.groupId,
+  };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const FILE_T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+
+/** `count` events of `users` users over 20 hours of event time, the same for the same seed. */
+export function eventFile(count: number, users: number, seed = 1): ActivityEvent[] {
+  const next = random(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+  const categories = ['books', 'games', 'music', 'garden', 'tools', 'toys', 'food', 'sport'];
+  return Array.from({ length: count }, (_, i) => {
+    const type = pick(ACTIVITY_TYPES);
+    return {
+      eventId: `s${seed}-e${i}`,
+      userId: `user-${Math.floor(next() * users)}`,
+      type,
+      itemId: ITEM_TYPES.has(type) ? `item-${Math.floor(next() * 500)}` : undefined,
+      category: next() < 0.7 ? pick(categories) : undefined,
+      occurredAt: FILE_T0 + Math.floor(next() * 20 * 3_600_000),
+    };
+  });
+}
+
+export const toMessage = (e: ActivityEvent): Message => ({ key: e.userId, value: JSON.stringify(e) });
+
+export async function produce(kafka: Kafka, topic: string, messages: readonly Message[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 5000) {
+      await producer.send({ topic, messages: messages.slice(i, i + 5000), acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Committed offsets of `groupId` have reached the end of every partition of `topics`. */
+export async function caughtUp(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const at = new Map(committed!.partitions.map((p) => [p.partition, BigInt(p.offset === '-1' ? 0 : p.offset)]));
+      if (ends.some((e) => (at.get(e.partition) ?? 0n) < BigInt(e.high))) return false;
+    }
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export const waitCaughtUp = (kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 60_000) =>
+  waitFor(() => caughtUp(kafka, groupId, topics), { timeoutMs, intervalMs: 200, what: `group ${groupId} to consume ${topics.join(', ')}` });
+
+/** Reads every message of a topic from the beginning (for DLQ and update checks). */
+export async function readAll(kafka: Kafka, topic: string, expected: number, timeoutMs = 30_000): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
+  const out: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
+  const consumer = kafka.consumer({ groupId: unique('reader') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+    },
+  });
+  try {
+    await waitFor(() => out.length >= expected, { timeoutMs, what: `${expected} messages on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** The reference model's state of every user after `events`, in this order. */
+export function referenceStates(events: readonly ActivityEvent[], params: FeatureParams): Map<string, UserState> {
+  const users = new Map<string, { state: UserState; seen: ReadonlyMap<string, number> }>();
+  for (const e of events) {
+    const cur = users.get(e.userId) ?? { state: DEFAULT_USER_STATE, seen: new Map<string, number>() };
+    const out = applyEvents(cur.state, cur.seen, [e], params, 0);
+    users.set(e.userId, { state: out.state, seen: out.seen });
+  }
+  return new Map([...users].map(([id, u]) => [id, u.state]));
+}

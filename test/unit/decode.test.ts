@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { DecodeError } from '../../src/errors.js';
+import { debeziumInstant, decodeActivity, decodeProfile } from '../../src/ingest/decode.js';
+
+const typeMap = loadConfig({}, {}).processor.cdcTypeMap;
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/debezium/${name}.json`, import.meta.url));
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+const T = Date.UTC(2026, 10, 20, 12, 0, 0, 123);
+
+describe('activity events', () => {
+  it('decodes a JSON event with an ISO-8601 or epoch-ms time', () => {
+    const base = { eventId: 'e1', userId: 'u1', type: 'PURCHASE', itemId: 'p1', category: 'books' };
+    expect(decodeActivity(json({ ...base, occurredAt: '2026-11-20T12:00:00.123Z' }), typeMap)).toEqual({
+      kind: 'event',
+      value: { ...base, occurredAt: T },
+    });
+    expect(decodeActivity(json({ ...base, occurredAt: T, source: 'web', props: { a: 1 } }), typeMap)).toMatchObject({
+      value: { occurredAt: T, source: 'web', props: { a: 1 } },
+    });
+    expect(decodeActivity(json({ eventId: 'e2', userId: 'u1', type: 'LOGIN', occurredAt: T }), typeMap).kind).toBe('event');
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('{bad'), /not JSON/],
+    ['a missing userId', json({ eventId: 'e', type: 'VIEW', itemId: 'i', occurredAt: T }), /userId/],
+    ['an unknown type', json({ eventId: 'e', userId: 'u', type: 'DANCE', occurredAt: T }), /type/],
+    ['an item event without itemId', json({ eventId: 'e', userId: 'u', type: 'VIEW', occurredAt: T }), /itemId is required/],
+    ['a bad time', json({ eventId: 'e', userId: 'u', type: 'LOGIN', occurredAt: 'yesterday' }), /occurredAt/],
+    ['oversized props', json({ eventId: 'e', userId: 'u', type: 'LOGIN', occurredAt: T, props: { x: 'y'.repeat(5000) } }), /props larger/],
+  ])('refuses %s with a DecodeError naming the problem', (_what, raw, message) => {
+    expect(() => decodeActivity(raw, typeMap)).toThrow(DecodeError);
+    expect(() => decodeActivity(raw, typeMap)).toThrow(message);
+  });
+});
+
+describe('Debezium envelopes of the legacy user_activity table', () => {
+  const expected = { eventId: '1001', userId: 'u42', type: 'VIEW', itemId: 'p-7', occurredAt: Date.UTC(2026, 10, 20, 12, 0, 0, 123), source: 'cdc' };
+
+  it.each(['insert-wrapped', 'insert-bare', 'snapshot-read-bare'])('%s is an event with eventId = row id', (name) => {
+    expect(decodeActivity(fixture(name), typeMap)).toEqual({ kind: 'event', value: expected });
+  });
+
+  it('an update of the same row keeps the row id, so it is a duplicate of the insert', () => {
+    expect(decodeActivity(fixture('update-wrapped'), typeMap)).toEqual({ kind: 'event', value: { ...expected, itemId: 'p-8' } });
+  });
+
+  it.each([
+    ['delete-wrapped', 'delete'],
+    ['delete-bare', 'delete'],
+  ])('%s is skipped', (name, reason) => {
+    expect(decodeActivity(fixture(name), typeMap)).toEqual({ kind: 'skip', reason });
+  });
+
+  it('a tombstone (null value, or a null payload) is skipped', () => {
+    expect(decodeActivity(null, typeMap)).toEqual({ kind: 'skip', reason: 'tombstone' });
+    expect(decodeActivity(json({ schema: {}, payload: null }), typeMap)).toEqual({ kind: 'skip', reason: 'tombstone' });
+  });
+
+  it('maps legacy types through configuration and reads ISO timestamps', () => {
+    expect(decodeActivity(fixture('iso-timestamp-bare'), typeMap)).toMatchObject({ value: { eventId: '1002', type: 'PURCHASE', occurredAt: T } });
+  });
+
+  it.each([
+    ['malformed-no-after', /Debezium row \(after\)/],
+    ['malformed-bad-row', /user_id/],
+    ['unmapped-type-bare', /unmapped type "TELEPORT"/],
+  ])('%s is a DecodeError', (name, message) => {
+    expect(() => decodeActivity(fixture(name), typeMap)).toThrow(message);
+  });
+
+  it('reads time columns in ms, µs or ns by magnitude', () => {
+    expect(debeziumInstant(T)).toBe(T);
+    expect(debeziumInstant(T * 1000 + 456)).toBe(T);
+    expect(debeziumInstant(T * 1_000_000 + 456_789)).toBe(T);
+  });
+});
+
+describe('profile events', () => {
+  it('takes the version, or else updatedAt, as the profile version', () => {
+    expect(decodeProfile(json({ userId: 'u1', version: 7, vip: true, status: 'active' }))).toEqual({
+      kind: 'event',
+      value: { userId: 'u1', profileVersion: 7, vip: true, status: 'active' },
+    });
+    expect(decodeProfile(json({ userId: 'u1', updatedAt: '2026-11-20T12:00:00.123Z' }))).toMatchObject({ value: { profileVersion: T, vip: false } });
+    expect(() => decodeProfile(json({ userId: 'u1', vip: true }))).toThrow(/version or updatedAt/);
+  });
+});
