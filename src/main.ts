@@ -30,7 +30,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   };
   process.once('SIGTERM', shutdown).once('SIGINT', shutdown);
 
-  const stores = await openStores(config);
+  const stores = await openStores(config, logger);
   lifecycle.onStop('stores', () => stores.close());
   const metrics = createMetrics();
 
@@ -48,7 +48,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
 async function runReplay(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('replay needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
-  const stores = await openStores(config);
+  const stores = await openStores(config, logger);
   try {
     const result = await replay({
       kafka: createKafka(config.kafka, logger),

@@ -46,6 +46,7 @@ export function applyEvents(
   const buckets: Record<string, number> = { ...state.buckets };
   const recent: Record<string, number> = { ...state.recent };
   const categories: Record<string, number> = { ...state.categories };
+  const categoryIncrements = new Map<string, number>();
   let { watermark, lastActivity, lastViewed } = state;
   let score = { sum: state.scoreSum, refTime: state.scoreRefTime };
   let applied = 0;
@@ -84,13 +85,15 @@ export function applyEvents(
       recent[e.itemId] = Math.max(recent[e.itemId] ?? -Infinity, e.occurredAt);
     }
     if (e.category !== undefined) {
-      categories[e.category] =
-        (categories[e.category] ?? 0) + scaledWeight(weight, e.occurredAt, p.affinityEpochMs, p.halfLifeMs);
+      const inc = scaledWeight(weight, e.occurredAt, p.affinityEpochMs, p.halfLifeMs);
+      categoryIncrements.set(e.category, (categoryIncrements.get(e.category) ?? 0) + inc);
     }
   }
 
   if (applied === 0) return { state, seen, applied, duplicates, late };
 
+  // Summed per batch first, then added: the order of additions the Lua script uses too.
+  for (const [category, inc] of categoryIncrements) categories[category] = (categories[category] ?? 0) + inc;
   trimRecent(recent, p.recentItems);
   for (const [id, at] of ids) if (at < watermark - p.dedupeHorizonMs) ids.delete(id);
   for (const field of Object.keys(buckets)) {

@@ -54,10 +54,15 @@ export interface BatchControl {
 
 export type BatchOutcome = 'done' | 'abandoned';
 
+/** What a change can touch, as the `changed` list of a feature update names it. */
+export type ChangedField = 'activityScore' | 'tier' | 'counts' | 'lastActivity' | 'lastViewedItem' | 'recentItems' | 'topCategories' | 'profile';
+
 export interface FeatureUpdate {
   readonly userId: string;
   readonly version: number;
   readonly cause: 'activity' | 'profile';
+  /** The fields the change touched; empty for a redelivered batch that applied nothing new. */
+  readonly changed: readonly ChangedField[];
   /** Latest event time in the change (epoch ms), for end-to-end latency. */
   readonly eventTime: number;
   /** When the change was written (epoch ms). */
@@ -65,6 +70,15 @@ export interface FeatureUpdate {
 }
 
 export const featureUpdateMessage = (u: FeatureUpdate): Message => ({ key: u.userId, value: JSON.stringify(u) });
+
+/** The fields a user's applied events can have changed. */
+export function changedBy(events: readonly ActivityEvent[]): ChangedField[] {
+  const changed: ChangedField[] = ['activityScore', 'tier', 'counts', 'lastActivity'];
+  if (events.some((e) => e.type === 'VIEW')) changed.push('lastViewedItem');
+  if (events.some((e) => e.itemId !== undefined)) changed.push('recentItems');
+  if (events.some((e) => e.category !== undefined)) changed.push('topCategories');
+  return changed;
+}
 
 export class BatchApplier extends EventEmitter<ApplierEvents> {
   readonly #o: ApplierOptions;
@@ -94,7 +108,11 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     await this.#send(this.#o.topics.activityDlq, dead);
 
     const byUser = new Map<string, ActivityEvent[]>();
-    for (const { event } of events) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
+    for (const { event } of events) {
+      const list = byUser.get(event.userId);
+      if (list) list.push(event);
+      else byUser.set(event.userId, [event]);
+    }
     const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock()), control);
     if (written.kind === 'abandoned') return 'abandoned';
 
@@ -163,9 +181,11 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     const at = this.#clock();
     const updates = [...results]
       .filter(([, r]) => r.version > 0)
-      .map(([userId, r]) =>
-        featureUpdateMessage({ userId, version: r.version, cause: 'activity', eventTime: Math.max(...byUser.get(userId)!.map((e) => e.occurredAt)), at }),
-      );
+      .map(([userId, r]) => {
+        const events = byUser.get(userId)!;
+        const eventTime = events.reduce((t, e) => Math.max(t, e.occurredAt), 0);
+        return featureUpdateMessage({ userId, version: r.version, cause: 'activity', changed: r.applied > 0 ? changedBy(events) : [], eventTime, at });
+      });
     await this.#send(this.#o.topics.featureUpdates, updates);
   }
 

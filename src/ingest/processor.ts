@@ -56,7 +56,9 @@ export function createProcessor(o: ProcessorOptions): Processor {
     groupId: o.groupId ?? o.config.processor.groupId,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    maxBytesPerPartition: 1024 * 1024,
+    // Larger fetches under backlog put more of a user's events into one script call.
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
   });
   const applier = new BatchApplier({
     store: o.store,
@@ -92,7 +94,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
         if (written.kind === 'failed') await applier.publish('activityDlq', [applier.deadLetterFor(origin, written.error)]);
         else if (written.value > 0) {
           const at = clock();
-          await applier.publish('featureUpdates', [featureUpdateMessage({ userId: update.userId, version: written.value, cause: 'profile', eventTime: at, at })]);
+          await applier.publish('featureUpdates', [featureUpdateMessage({ userId: update.userId, version: written.value, cause: 'profile', changed: ['profile', 'tier'], eventTime: at, at })]);
         }
       }
       p.resolveOffset(message.offset);

@@ -5,6 +5,7 @@
  */
 import type { DependencyCheck } from '../api/health.js';
 import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
 import { createMemoryProfileStore } from './memory-profile-store.js';
 import { createMemoryUserStateStore } from './memory-user-state-store.js';
 import { createMongoProfileStore } from './mongo-profile-store.js';
@@ -19,12 +20,12 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(config: Config): Promise<Stores> {
+export async function openStores(config: Config, logger: Logger): Promise<Stores> {
   const userStates =
     config.adapters === 'memory'
       ? createMemoryUserStateStore(config.features)
       : createRedisUserStateStore({
-          redis: connectRedis(config.redis.url, config.redis.commandTimeoutMs),
+          redis: connectRedis(config.redis.url, config.redis.commandTimeoutMs, (err) => logger.warn({ err }, 'redis connection error')),
           keyPrefix: config.redis.keyPrefix,
           params: config.features,
         });

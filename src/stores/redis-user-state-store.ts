@@ -19,18 +19,16 @@ export interface RedisUserStateStoreOptions {
   readonly params: FeatureParams;
 }
 
-/** The apply-events arguments that do not depend on the events (see the script's header). */
-function scriptParams(p: FeatureParams): (string | number)[] {
-  return [
-    p.halfLifeMs,
-    p.dedupeHorizonMs,
-    p.affinityEpochMs,
-    p.recentItems,
-    p.windows.length,
-    ...p.windows.flatMap((w) => [bucketWidth(w), w.buckets]),
-    ACTIVITY_TYPES.length,
-    ...ACTIVITY_TYPES.flatMap((t) => [t, p.weights[t]]),
-  ];
+/** The apply-events parameters that do not depend on the events, as the script's JSON argument. */
+function scriptParams(p: FeatureParams): string {
+  return JSON.stringify({
+    halfLife: p.halfLifeMs,
+    horizon: p.dedupeHorizonMs,
+    epoch: p.affinityEpochMs,
+    recent: p.recentItems,
+    windows: p.windows.map((w) => [bucketWidth(w), w.buckets]),
+    weights: Object.fromEntries(ACTIVITY_TYPES.map((t) => [t, p.weights[t]])),
+  });
 }
 
 /** Unwraps pipeline replies, throwing the first error. */
@@ -44,7 +42,7 @@ function replies(results: [Error | null, unknown][] | null): unknown[] {
 export function createRedisUserStateStore(options: RedisUserStateStoreOptions): UserStateStore {
   const redis = defineScripts(options.redis);
   const keys = redisKeys(options.keyPrefix);
-  const fixedArgs = scriptParams(options.params);
+  const params = scriptParams(options.params);
 
   /** Reads users' state (and, when asked, their seen ids) in one pipeline. */
   async function read(userIds: readonly string[], withSeen: boolean): Promise<(UserSnapshot | undefined)[]> {
@@ -77,7 +75,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const pipeline = redis.pipeline();
       for (const [userId, events] of byUser) {
         const eventArgs = events.flatMap((e) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt]);
-        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, ...fixedArgs, ...eventArgs);
+        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, ...eventArgs);
         // The dirty index is its own slot, so it is written beside the script, not inside it.
         // NX keeps the time the user first became dirty: the sync's lag.
         pipeline.zadd(keys.dirtyUsers(), 'NX', now, userId);
@@ -118,7 +116,13 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
   };
 }
 
-/** A client with the service's defaults: bounded command time and retries, so a dead Redis fails fast. */
-export function connectRedis(url: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2 });
+/**
+ * A client with the service's defaults: bounded command time and retries, so
+ * a dead Redis fails fast; connection errors go to `onError` (ioredis keeps
+ * reconnecting by itself).
+ */
+export function connectRedis(url: string, commandTimeoutMs: number, onError: (error: Error) => void = () => undefined): Redis {
+  const redis = new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2 });
+  redis.on('error', onError);
+  return redis;
 }

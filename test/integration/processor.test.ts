@@ -49,15 +49,15 @@ describe('processor on real Kafka and Redis', () => {
     const live = await store.loadMany(users);
     users.forEach((id, i) => expectSameState(live[i], expected.get(id), 1e-9, { bookkeeping: false }));
 
-    await produce(kafka, config.kafka.topics.activity, events.slice(0, 20_000).map(toMessage));
-    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
     expect(await store.loadMany(users)).toEqual(live);
 
     const target = isolatedConfig();
     const rebuilt = openStore(target);
     cleanup.push(() => rebuilt.close());
     const result = await replay({ kafka, store: rebuilt, config, logger });
-    expect(result.messages).toBe(120_000);
+    expect(result.messages).toBe(200_000);
     const replayed = await rebuilt.loadMany(users);
     users.forEach((id, i) => expectSameState(replayed[i], live[i], 1e-9, { bookkeeping: false }));
   });
@@ -116,8 +116,12 @@ describe('processor on real Kafka and Redis', () => {
     expect(state!.lastViewed).toEqual({ at: 1_795_176_000_123, eventId: '1', itemId: 'p1' });
     expect(state!.scoreSum).toBeCloseTo(1 + 10, 9);
 
-    const updates = (await readAll(kafka, config.kafka.topics.featureUpdates, 2)).map((u) => JSON.parse(u.value!) as { userId: string; version: number });
+    const updates = (await readAll(kafka, config.kafka.topics.featureUpdates, 2)).map((u) => JSON.parse(u.value!) as { userId: string; version: number; cause: string; changed: string[] });
     expect(updates.every((u) => u.userId === 'legacy-1')).toBe(true);
     expect(Math.max(...updates.map((u) => u.version))).toBe(state!.version);
+    expect(updates.find((u) => u.cause === 'profile')).toMatchObject({ changed: ['profile', 'tier'] });
+    expect(updates.find((u) => u.cause === 'activity' && u.changed.length > 0)!.changed).toEqual(
+      expect.arrayContaining(['activityScore', 'lastViewedItem', 'recentItems']),
+    );
   });
 });

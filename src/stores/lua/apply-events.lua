@@ -10,39 +10,24 @@
   KEYS[5]  category zset (category -> affinity scaled to the epoch)
   All five share the user's hash tag, so the script is Redis Cluster safe.
 
-  ARGV[1] now (epoch ms)     ARGV[2] half-life ms     ARGV[3] dedupe horizon ms
-  ARGV[4] affinity epoch ms  ARGV[5] recent items to keep
-  ARGV[6] W, the number of windows, then W pairs: bucket width ms, buckets per window
-  then T, the number of weights, then T pairs: activity type, weight
-  then the events, five values each: eventId, type, itemId or '', category or '', occurredAt
+  ARGV[1]  now (epoch ms)
+  ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent,
+           windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
+  ARGV[3..] the events, five values each: eventId, type, itemId or '', category or '', occurredAt
 
   Returns { version, applied, duplicates, late }.
 ]]
 local function fmt(x) return string.format('%.17g', x) end
 
 local now = tonumber(ARGV[1])
-local halfLife = tonumber(ARGV[2])
-local horizon = tonumber(ARGV[3])
-local epoch = tonumber(ARGV[4])
-local recentMax = tonumber(ARGV[5])
-
-local a = 6
-local widths, spans = {}, {}
-for w = 1, tonumber(ARGV[a]) do
-  widths[w] = tonumber(ARGV[a + 2 * w - 1])
-  spans[w] = tonumber(ARGV[a + 2 * w])
-end
-a = a + 2 * #widths + 1
-local weights = {}
-for t = 1, tonumber(ARGV[a]) do
-  weights[ARGV[a + 2 * t - 1]] = tonumber(ARGV[a + 2 * t])
-end
-a = a + 2 * tonumber(ARGV[a]) + 1
+local p = cjson.decode(ARGV[2])
+local halfLife, horizon, epoch = p.halfLife, p.horizon, p.epoch
 
 local s = redis.call('HMGET', KEYS[1], 'version', 'watermark', 'scoreSum', 'scoreRefTime',
   'laAt', 'laId', 'laType', 'lvAt', 'lvId', 'lvItem')
 local version = tonumber(s[1]) or 0
-local watermark = tonumber(s[2]) or 0
+local startWatermark = tonumber(s[2]) or 0
+local watermark = startWatermark
 local sum = tonumber(s[3]) or 0
 local ref = tonumber(s[4]) or 0
 local la = { at = tonumber(s[5]), id = s[6], type = s[7] }
@@ -53,21 +38,24 @@ local function newer(at, id, cur)
   if at ~= cur.at then return at > cur.at end
   return id > cur.id
 end
-local function firstLive(w, at) return math.floor(at / widths[w]) - spans[w] + 1 end
+local function firstLive(w, at) return math.floor(at / p.windows[w][1]) - p.windows[w][2] + 1 end
 
 local applied, duplicates, late = 0, 0, 0
-local increments = {}
-for e = a, #ARGV, 5 do
+-- Bucket counts as counts[window][type][bucket]: field names are built once
+-- per distinct bucket at the end, since number-to-string is costly in Lua.
+local counts, recent, categories, categoryOrder = {}, {}, {}, {}
+for w = 1, #p.windows do counts[w] = {} end
+for e = 3, #ARGV, 5 do
   local id, kind, item, category, at = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4])
-  if redis.call('ZSCORE', KEYS[2], id) then
+  if at < watermark - horizon then
+    -- A late event may still be a duplicate of one seen in time; count it as such.
+    if redis.call('ZSCORE', KEYS[2], id) then duplicates = duplicates + 1 else late = late + 1 end
+  elseif redis.call('ZADD', KEYS[2], 'NX', at, id) == 0 then
     duplicates = duplicates + 1
-  elseif at < watermark - horizon then
-    late = late + 1
   else
     applied = applied + 1
-    redis.call('ZADD', KEYS[2], at, id)
     if at > watermark then watermark = at end
-    local weight = weights[kind]
+    local weight = p.weights[kind]
 
     local newRef = math.max(ref, at)
     local carried = 0
@@ -78,31 +66,73 @@ for e = a, #ARGV, 5 do
     if newer(at, id, la) then la = { at = at, id = id, type = kind } end
     if kind == 'VIEW' and item ~= '' and newer(at, id, lv) then lv = { at = at, id = id, item = item } end
 
-    for w = 1, #widths do
-      local bucket = math.floor(at / widths[w])
+    for w = 1, #p.windows do
+      local bucket = math.floor(at / p.windows[w][1])
       if bucket >= firstLive(w, watermark) then
-        local field = (w - 1) .. ':' .. kind .. ':' .. bucket
-        increments[field] = (increments[field] or 0) + 1
+        local byType = counts[w][kind]
+        if byType == nil then byType = {}; counts[w][kind] = byType end
+        byType[bucket] = (byType[bucket] or 0) + 1
       end
     end
-    if item ~= '' then redis.call('ZADD', KEYS[4], 'GT', at, item) end
+    if item ~= '' and (recent[item] == nil or at > recent[item]) then recent[item] = at end
     if category ~= '' then
-      redis.call('ZINCRBY', KEYS[5], fmt(weight * 2 ^ ((at - epoch) / halfLife)), category)
+      if categories[category] == nil then
+        categories[category] = 0
+        categoryOrder[#categoryOrder + 1] = category
+      end
+      categories[category] = categories[category] + weight * 2 ^ ((at - epoch) / halfLife)
     end
   end
 end
 
 if applied == 0 then return { version, 0, duplicates, late } end
 
-for field, n in pairs(increments) do redis.call('HINCRBY', KEYS[3], field, n) end
-for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
-  local w, bucket = string.match(field, '^(%d+):[^:]+:(-?%d+)$')
-  w = tonumber(w) + 1
-  if widths[w] == nil or tonumber(bucket) < firstLive(w, watermark) then redis.call('HDEL', KEYS[3], field) end
+for w = 1, #p.windows do
+  for kind, byBucket in pairs(counts[w]) do
+    local prefix = (w - 1) .. ':' .. kind .. ':'
+    for bucket, n in pairs(byBucket) do redis.call('HINCRBY', KEYS[3], prefix .. bucket, n) end
+  end
 end
-local extra = redis.call('ZCARD', KEYS[4]) - recentMax
+for _, category in ipairs(categoryOrder) do redis.call('ZINCRBY', KEYS[5], fmt(categories[category]), category) end
+local members = {}
+for item, at in pairs(recent) do
+  members[#members + 1] = at
+  members[#members + 1] = item
+  if #members >= 400 then redis.call('ZADD', KEYS[4], 'GT', unpack(members)); members = {} end
+end
+if #members > 0 then redis.call('ZADD', KEYS[4], 'GT', unpack(members)) end
+local extra = redis.call('ZCARD', KEYS[4]) - p.recent
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(watermark - horizon))
+
+if watermark > startWatermark then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(watermark - horizon))
+  -- Buckets below a window's first live bucket are dead. Before this call none
+  -- was below the old first live bucket, so only the buckets between the old
+  -- and the new one can be: name them, or scan the hash when that is cheaper.
+  local types = 0
+  for _ in pairs(p.weights) do types = types + 1 end
+  local names, jumped = 0, false
+  for w = 1, #p.windows do
+    local advanced = firstLive(w, watermark) - firstLive(w, startWatermark)
+    if advanced > p.windows[w][2] then jumped = true end
+    names = names + types * advanced
+  end
+  local dead = {}
+  if jumped or names > redis.call('HLEN', KEYS[3]) then
+    for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+      local w, bucket = string.match(field, '^(%d+):[^:]+:(-?%d+)$')
+      w = tonumber(w) + 1
+      if p.windows[w] == nil or tonumber(bucket) < firstLive(w, watermark) then dead[#dead + 1] = field end
+    end
+  else
+    for w = 1, #p.windows do
+      for b = firstLive(w, startWatermark), firstLive(w, watermark) - 1 do
+        for kind in pairs(p.weights) do dead[#dead + 1] = (w - 1) .. ':' .. kind .. ':' .. b end
+      end
+    end
+  end
+  for i = 1, #dead, 400 do redis.call('HDEL', KEYS[3], unpack(dead, i, math.min(i + 399, #dead))) end
+end
 
 version = version + 1
 redis.call('HSET', KEYS[1], 'version', version, 'updatedAt', fmt(now), 'watermark', fmt(watermark),

@@ -1,0 +1,53 @@
+/** Shared helpers for benchmarks: servers, isolated config, timing and reporting. */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { loadConfig, type Config } from '../src/config.js';
+import { startLocalServices } from '../src/dev/local-services.js';
+
+/** The servers named in the environment, or the local ones started for the run. */
+export async function benchServers(): Promise<{ REDIS_URL: string; KAFKA_BROKERS: string; MONGO_URL: string }> {
+  const e = process.env;
+  if (e.REDIS_URL && e.KAFKA_BROKERS && e.MONGO_URL) return { REDIS_URL: e.REDIS_URL, KAFKA_BROKERS: e.KAFKA_BROKERS, MONGO_URL: e.MONGO_URL };
+  const env = await startLocalServices();
+  return { REDIS_URL: env.REDIS_URL!, KAFKA_BROKERS: env.KAFKA_BROKERS!, MONGO_URL: env.MONGO_URL! };
+}
+
+export function benchConfig(servers: Record<string, string>, extra: Record<string, string> = {}): Config {
+  const id = `bench-${randomUUID().slice(0, 8)}`;
+  return loadConfig(
+    {
+      ...servers,
+      LOG_LEVEL: 'silent',
+      REDIS_KEY_PREFIX: `${id}:`,
+      TOPIC_ACTIVITY: `${id}.activity`,
+      TOPIC_ACTIVITY_RETRY: `${id}.retry`,
+      TOPIC_ACTIVITY_DLQ: `${id}.dlq`,
+      TOPIC_PROFILE: `${id}.profile`,
+      TOPIC_FEATURE_UPDATES: `${id}.updates`,
+      TOPIC_CDC: `${id}.cdc`,
+      PROCESSOR_GROUP: `${id}.group`,
+      ...extra,
+    },
+    {},
+  );
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+/** CPU time this process used during `run`, as a share of one core. */
+export async function withCpu<T>(run: () => Promise<T>): Promise<{ result: T; wallMs: number; cpuShare: number }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const result = await run();
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { result, wallMs, cpuShare: (used.user + used.system) / 1000 / wallMs };
+}
