@@ -22,8 +22,10 @@ const config: CodegenConfig = {
         contextType: '../context.js#GraphQLContext',
         mappers: {
           User: '../parents.js#UserParent',
+          UserFeatures: '../parents.js#UserFeaturesParent',
+          Item: '../parents.js#ItemParent',
         },
-        scalars: { ID: 'string' },
+        scalars: { ID: 'string', DateTime: { input: 'string', output: 'number | string' } },
       },
     },
   },

@@ -109,6 +109,21 @@ const EnvSchema = z.object({
   RETRY_BASE_DELAY_MS: int(1000),
   INSTANCE_ID: z.string().default(`${hostname()}-${process.pid}`),
 
+  ROUTER_SECRET: z.string().min(16).optional(),
+  JWT_SECRET: z.string().min(32).optional(),
+  JWT_PUBLIC_KEY: z.string().startsWith('-----BEGIN').optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  INTERNAL_SCOPE: z.string().default('activity:read:any'),
+  INTROSPECTION: z.enum(['true', 'false', '1', '0']).optional(),
+  MAX_DEPTH: z.coerce.number().int().min(2).default(12),
+  MAX_ALIASES: z.coerce.number().int().min(1).default(15),
+  MAX_TOKENS: z.coerce.number().int().min(50).default(2000),
+  MAX_ENTITY_REPRESENTATIONS: z.coerce.number().int().min(1).default(500),
+  ENTITY_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
+  L1_CACHE_TTL_MS: int(0),
+  L1_CACHE_MAX: z.coerce.number().int().min(1).default(50_000),
+
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
 
@@ -162,6 +177,27 @@ export interface Config {
   };
   /** Names this process in dead letters and logs. */
   readonly instanceId: string;
+  readonly api: {
+    readonly introspection: boolean;
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxTokens: number;
+    /** `_entities` refuses more representations than this. */
+    readonly maxEntityRepresentations: number;
+    /** Keys per DataLoader batch: per Redis round trip. */
+    readonly entityBatchSize: number;
+    /** In-process cache of user states in front of Redis; 0 turns it off. */
+    readonly l1CacheTtlMs: number;
+    readonly l1CacheMax: number;
+  };
+  readonly auth: {
+    readonly routerSecret?: string | undefined;
+    readonly jwtSecret?: string | undefined;
+    readonly jwtPublicKey?: string | undefined;
+    readonly issuer?: string | undefined;
+    readonly audience?: string | undefined;
+    readonly internalScope: string;
+  };
   readonly mongo: { readonly url: string; readonly db: string };
   readonly features: FeatureParams;
 }
@@ -186,6 +222,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   const adapters = e.ADAPTERS ?? (e.REDIS_URL || e.MONGO_URL || e.KAFKA_BROKERS ? 'servers' : 'memory');
   if (adapters === 'memory' && e.NODE_ENV === 'production') {
     throw new ConfigError('in-process adapters are for development only: set REDIS_URL, KAFKA_BROKERS and MONGO_URL');
+  }
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
+    throw new ConfigError('production needs JWT_SECRET or JWT_PUBLIC_KEY: without them every caller reads every user');
   }
   if (adapters === 'servers') {
     const missing = (['REDIS_URL', 'KAFKA_BROKERS', 'MONGO_URL'] as const).filter((k) => !e[k]);
@@ -219,6 +258,24 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,
     },
     instanceId: e.INSTANCE_ID,
+    api: {
+      introspection: e.INTROSPECTION === undefined ? e.NODE_ENV !== 'production' : e.INTROSPECTION === 'true' || e.INTROSPECTION === '1',
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxEntityRepresentations: e.MAX_ENTITY_REPRESENTATIONS,
+      entityBatchSize: e.ENTITY_BATCH_SIZE,
+      l1CacheTtlMs: e.L1_CACHE_TTL_MS,
+      l1CacheMax: e.L1_CACHE_MAX,
+    },
+    auth: {
+      routerSecret: e.ROUTER_SECRET,
+      jwtSecret: e.JWT_SECRET,
+      jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      internalScope: e.INTERNAL_SCOPE,
+    },
     mongo: { url: e.MONGO_URL ?? '', db: e.MONGO_DB },
     features: {
       ...DEFAULT_FEATURE_PARAMS,

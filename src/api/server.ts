@@ -1,34 +1,55 @@
 /**
  * The API role's HTTP server: GraphQL on /graphql (Apollo Server through its
  * Express integration), /health/live, /health/ready and /metrics.
+ *
+ * In front of GraphQL, in order: the router secret (when configured, any
+ * caller without it is refused before any parsing), the caller's JWT (a bad
+ * token is refused; none makes an anonymous viewer), then Apollo's CSRF
+ * prevention, graphql-armor's depth, alias, token, directive and cost limits,
+ * and the `_entities` cap inside the schema. Errors a client sees come from
+ * the catalogue in graphql/errors.ts; anything else is masked and logged.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import express, { type RequestHandler } from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
+import { ErrorCode, maskError } from '../graphql/errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { InvalidTokenError, ROUTER_SECRET_HEADER, secretMatches, type Authenticator, type Viewer } from './auth.js';
 import { readiness, type DependencyCheck } from './health.js';
+
+export interface ApiLimits {
+  /** Serve introspection queries (off in production unless asked for). */
+  readonly introspection: boolean;
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxTokens: number;
+}
 
 export interface ApiServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
   readonly schema: GraphQLSchema;
-  readonly context: () => Promise<GraphQLContext>;
+  /** A fresh context for one request of `viewer`. */
+  readonly context: (viewer: Viewer) => GraphQLContext;
+  readonly authenticator: Authenticator;
+  /** When set, only callers sending it in the router-authorization header are served. */
+  readonly routerSecret?: string | undefined;
+  readonly limits: ApiLimits;
   readonly dependencies: readonly DependencyCheck[];
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Serve introspection queries (off in production unless asked for). */
-  readonly introspection: boolean;
 }
 
 export interface ApiServer {
@@ -38,20 +59,50 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
+const errorBody = (code: ErrorCode, message: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/** Refuses callers that do not present the router secret: 401 without it, 403 with a wrong one. */
+function routerGate(secret: string): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get(ROUTER_SECRET_HEADER);
+    if (given === undefined) res.status(401).json(errorBody(ErrorCode.UNAUTHENTICATED, 'Only the router may call this subgraph.'));
+    else if (!secretMatches(given, secret)) res.status(403).json(errorBody(ErrorCode.FORBIDDEN, 'The router secret does not match.'));
+    else next();
+  };
+}
+
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const app = express();
   const httpServer = createServer(app);
+  const log = o.logger.child({ component: 'api' });
+  const armor = new ApolloArmor({
+    maxDepth: { n: o.limits.maxDepth },
+    maxAliases: { n: o.limits.maxAliases },
+    maxTokens: { n: o.limits.maxTokens },
+    maxDirectives: { n: 50 },
+    costLimit: { maxCost: 5000 },
+    blockFieldSuggestion: { enabled: true },
+  }).protect();
   const apollo = new ApolloServer<GraphQLContext>({
     schema: o.schema,
-    introspection: o.introspection,
+    introspection: o.limits.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    validationRules: [...armor.validationRules],
     plugins: [
+      // graphql-armor is typed against Apollo's CommonJS build; its plugins are plain hook objects.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // Federated tracing feeds Apollo's usage reporting, which this service keeps off.
       ApolloServerPluginInlineTraceDisabled(),
     ],
+    formatError(formatted, error) {
+      const masked = maskError(formatted);
+      if (masked !== formatted) log.error({ err: error }, 'unexpected error in a GraphQL request');
+      return masked;
+    },
     logger: o.logger.child({ component: 'apollo' }),
   });
   await apollo.start();
@@ -75,14 +126,25 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   app.get('/metrics', async (_req, res) => {
     res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
   });
-  app.use('/graphql', express.json({ limit: '1mb' }), expressMiddleware(apollo, { context: o.context }));
+  const gate: RequestHandler[] = o.routerSecret ? [routerGate(o.routerSecret)] : [];
+  app.use(
+    '/graphql',
+    ...gate,
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        try {
+          return o.context(await o.authenticator.viewer(req.get('authorization')));
+        } catch (error) {
+          if (!(error instanceof InvalidTokenError)) throw error;
+          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+        }
+      },
+    }),
+  );
 
   httpServer.listen(o.port, o.host);
   await once(httpServer, 'listening');
   const { port } = httpServer.address() as AddressInfo;
-  return {
-    url: `http://${o.host}:${port}/graphql`,
-    httpServer,
-    stop: () => apollo.stop(),
-  };
+  return { url: `http://${o.host}:${port}/graphql`, httpServer, stop: () => apollo.stop() };
 }

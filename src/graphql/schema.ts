@@ -1,8 +1,8 @@
 /** The subgraph schema: the SDL files in schema/ with the resolvers in ./resolvers. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLSchema } from 'graphql';
-import { parse } from 'graphql';
+import { parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { badUserInput } from './errors.js';
 import { resolvers } from './resolvers/index.js';
 
 /** The module shape buildSubgraphSchema takes; its resolver map is untyped. */
@@ -19,9 +19,25 @@ export function subgraphSdl(): string {
     .join('\n');
 }
 
-export function createSubgraphSchema(): GraphQLSchema {
-  return buildSubgraphSchema({
+export interface SubgraphSchemaOptions {
+  /** `_entities` refuses more representations than this, with BAD_USER_INPUT. */
+  readonly maxRepresentations: number;
+}
+
+export function createSubgraphSchema(options: SubgraphSchemaOptions): GraphQLSchema {
+  const schema = buildSubgraphSchema({
     typeDefs: parse(subgraphSdl()),
     resolvers: resolvers as SchemaModule['resolvers'],
   });
+  // The cap sits on the field itself, so it holds however the list is sent (variables or inline).
+  const entities = schema.getQueryType()!.getFields()._entities!;
+  const resolve = entities.resolve as GraphQLFieldResolver<unknown, unknown, { representations: unknown[] }>;
+  entities.resolve = (source, args: { representations: unknown[] }, context, info) => {
+    const count = args.representations.length;
+    if (count > options.maxRepresentations) {
+      throw badUserInput(`_entities takes at most ${options.maxRepresentations} representations, not ${count}`);
+    }
+    return resolve(source, args, context, info);
+  };
+  return schema;
 }

@@ -1,4 +1,5 @@
 /** The api role: the subgraph over HTTP. */
+import { createAuthenticator } from '../api/auth.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { createContextFactory } from '../graphql/context.js';
@@ -7,25 +8,35 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
+import type { UserStateStore } from '../stores/user-state.js';
 
-const MAX_ENTITY_BATCH = 500;
-
-export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
+export async function startApiRole(
+  config: Config,
+  stores: Stores,
+  userStates: UserStateStore,
+  lifecycle: Lifecycle,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<string> {
+  const authenticator = createAuthenticator(config.auth);
+  if (!authenticator.enabled) logger.warn('no JWT key configured: authentication is off and every caller reads every user');
   const api = await startApiServer({
     host: config.http.host,
     port: config.http.port,
-    schema: createSubgraphSchema(),
+    schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
     context: createContextFactory({
-      userStates: stores.userStates,
+      userStates,
       features: config.features,
-      maxBatchSize: MAX_ENTITY_BATCH,
+      maxBatchSize: config.api.entityBatchSize,
       onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
     }),
+    authenticator,
+    routerSecret: config.auth.routerSecret,
+    limits: config.api,
     dependencies: stores.checks,
     lifecycle,
     metrics,
     logger,
-    introspection: config.env !== 'production',
   });
   lifecycle.onStop('api', () => api.stop());
   logger.info({ url: api.url, adapters: config.adapters }, 'GraphQL ready');

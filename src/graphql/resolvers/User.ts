@@ -1,13 +1,32 @@
-import { viewOf } from '../../features/view.js';
+import { mayReadPrivate, mayReadPublic } from '../../api/auth.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
 import type { GraphQLContext } from '../context.js';
-import type { UserParent } from '../parents.js';
+import { forbidden, unauthenticated } from '../errors.js';
 
-const view = async (user: UserParent, ctx: GraphQLContext) =>
-  viewOf(await ctx.loaders.userState.load(user.id), ctx.now, ctx.features);
+const requirePublic = (ctx: GraphQLContext) => {
+  if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
+};
+const requirePrivate = (ctx: GraphQLContext, userId: string) => {
+  if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
+  if (!mayReadPrivate(ctx.viewer, userId)) throw forbidden();
+};
 
 export const User: UserResolvers = {
   __resolveReference: (reference) => ({ id: reference.id }),
-  activityScore: async (user, _args, ctx) => (await view(user, ctx)).activityScore,
-  tier: async (user, _args, ctx) => (await view(user, ctx)).tier,
+  activityScore: async (user, _args, ctx) => {
+    requirePublic(ctx);
+    return (await ctx.view(user.id)).activityScore;
+  },
+  tier: async (user, _args, ctx) => {
+    requirePublic(ctx);
+    return (await ctx.view(user.id)).tier;
+  },
+  features: async (user, _args, ctx) => {
+    requirePrivate(ctx, user.id);
+    return { userId: user.id, view: await ctx.view(user.id) };
+  },
+  recommendations: (user, _args, ctx) => {
+    requirePrivate(ctx, user.id);
+    return [];
+  },
 };
