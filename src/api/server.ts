@@ -20,7 +20,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type RequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
-import { ErrorCode, maskError } from '../graphql/errors.js';
+import { ErrorCode, isRequestError, maskError } from '../graphql/errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -71,6 +71,30 @@ function routerGate(secret: string): RequestHandler {
   };
 }
 
+/**
+ * graphql-armor's token limit throws while parsing; Apollo treats that as an
+ * unexpected error, and armor's handler for those re-throws it coded but
+ * without a status, so Apollo answers 500. A request refused for its own
+ * shape is the client's fault: re-throw it as a 400.
+ */
+function refusalsAre400(plugin: ApolloServerPlugin<GraphQLContext>): ApolloServerPlugin<GraphQLContext> {
+  const handle = plugin.unexpectedErrorProcessingRequest?.bind(plugin);
+  if (!handle) return plugin;
+  return {
+    ...plugin,
+    async unexpectedErrorProcessingRequest(args) {
+      try {
+        await handle(args);
+      } catch (error) {
+        // Structural, not instanceof: armor loads as CommonJS, with its own GraphQLError class.
+        const extensions = (error as { extensions?: Record<string, unknown> }).extensions;
+        if (!isRequestError(extensions?.code)) throw error;
+        throw new GraphQLError((error as Error).message, { extensions: { ...extensions, http: { status: 400 } } });
+      }
+    },
+  };
+}
+
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const app = express();
   const httpServer = createServer(app);
@@ -92,7 +116,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     validationRules: [...armor.validationRules],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; its plugins are plain hook objects.
-      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
+      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]).map(refusalsAre400),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // Federated tracing feeds Apollo's usage reporting, which this service keeps off.

@@ -31,6 +31,9 @@ const CLIENT_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** Request errors the client caused before execution (bad syntax, failed validation, a limit). */
+export const isRequestError = (code: unknown): boolean => code === 'GRAPHQL_PARSE_FAILED' || code === 'GRAPHQL_VALIDATION_FAILED';
+
 /** Keeps catalogued errors as they are; hides everything else behind one generic error. */
 export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
