@@ -39,7 +39,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     else await startProcessorRole(config, stores.userStates, lifecycle, logger, metrics);
   }
   if (config.roles.includes('api')) {
-    const url = await startApiRole(config, stores, stores.userStates, lifecycle, logger, metrics);
+    const url = await startApiRole(config, stores, lifecycle, logger, metrics);
     process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`);
   }
   if (config.roles.includes('sync')) logger.warn({ role: 'sync' }, 'role is not available in this build yet');

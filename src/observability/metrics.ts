@@ -7,6 +7,8 @@ export interface Metrics {
   readonly httpRequests: Counter<'route' | 'status'>;
   readonly httpDuration: Histogram<'route'>;
   readonly loaderBatchSize: Histogram<'loader'>;
+  /** Latency of store calls (Redis round trips), by store and operation. */
+  readonly storeDuration: Histogram<'store' | 'op'>;
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
 }
@@ -56,6 +58,13 @@ export function createMetrics(): Metrics {
       help: 'HTTP request latency',
       labelNames: ['route'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    storeDuration: new Histogram({
+      name: 'uas_store_duration_seconds',
+      help: 'Latency of store calls by store and operation',
+      labelNames: ['store', 'op'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
       registers: [registry],
     }),
     loaderBatchSize: new Histogram({

@@ -1,0 +1,25 @@
+/** Times every call of a user state store into a Prometheus histogram, by operation. */
+import type { Histogram } from 'prom-client';
+import type { UserStateStore } from '../stores/user-state.js';
+
+export function instrumentUserStateStore(store: UserStateStore, histogram: Histogram<'store' | 'op'>, name: string): UserStateStore {
+  const timed =
+    <A extends unknown[], R>(op: string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const end = histogram.startTimer({ store: name, op });
+      try {
+        return await call(...args);
+      } finally {
+        end();
+      }
+    };
+  return {
+    loadMany: timed('loadMany', (ids) => store.loadMany(ids)),
+    applyEvents: timed('applyEvents', (byUser, now) => store.applyEvents(byUser, now)),
+    applyProfile: timed('applyProfile', (u, now) => store.applyProfile(u, now)),
+    exportMany: timed('exportMany', (ids) => store.exportMany(ids)),
+    restore: timed('restore', (id, s) => store.restore(id, s)),
+    ping: timed('ping', () => store.ping()),
+    close: () => store.close(),
+  };
+}
