@@ -12,9 +12,10 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Integration and e2e tests share one project, so the real servers start once.
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -25,7 +25,7 @@ export function createCachedUserStateStore(inner: UserStateStore, options: { ttl
       cache.set(userId, { kind: 'floor', version });
     },
     async loadMany(userIds) {
-      const out: (UserState | undefined)[] = new Array(userIds.length);
+      const out = new Array<UserState | undefined>(userIds.length);
       const missing: number[] = [];
       userIds.forEach((id, i) => {
         const entry = cache.get(id);

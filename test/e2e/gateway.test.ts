@@ -1,0 +1,82 @@
+/**
+ * Through a real gateway (@graphql-hive/gateway-runtime) composed with the
+ * example legacy subgraph: a client reads the legacy user's username together
+ * with the score, tier and features the processor wrote from Kafka.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityEvent } from '../../src/features/activity.js';
+import { viewOf } from '../../src/features/view.js';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { createProcessor } from '../../src/ingest/processor.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
+import type { UserStateStore } from '../../src/stores/user-state.js';
+import { JWT_SECRET, ROUTER_SECRET, startApi, token } from '../support/api-harness.js';
+import { query, startSupergraph } from '../support/gateway.js';
+import { isolatedConfig, produce, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+
+describe('the supergraph through a real gateway', () => {
+  const config = isolatedConfig({ JWT_SECRET, ROUTER_SECRET });
+  const cleanup: (() => Promise<void>)[] = [];
+  let store: UserStateStore;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    const logger = createLogger('silent');
+    const kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.features });
+    const processor = createProcessor({ kafka, store, config, logger });
+    await processor.start();
+    const api = await startApi(config, store);
+    const supergraph = await startSupergraph(api.url);
+    gatewayUrl = supergraph.url;
+    cleanup.push(() => store.close(), () => processor.stop(), () => api.stop(), () => supergraph.stop());
+
+    const now = Date.now();
+    const events: ActivityEvent[] = [
+      { eventId: 'g1', userId: 'u1', type: 'VIEW', itemId: 'sku-9', category: 'books', occurredAt: now - 20_000 },
+      { eventId: 'g2', userId: 'u1', type: 'PURCHASE', itemId: 'sku-9', category: 'books', occurredAt: now - 10_000 },
+      { eventId: 'g3', userId: 'u1', type: 'CLICK', itemId: 'sku-4', occurredAt: now - 5_000 },
+      { eventId: 'g4', userId: 'u2', type: 'LOGIN', occurredAt: now - 1_000 },
+    ];
+    await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+  });
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  it('joins the legacy username with the score, tier and features the processor wrote for u1', async () => {
+    const sent = Date.now();
+    const result = await query(
+      gatewayUrl,
+      `{ user(id: "u1") { username email activityScore tier features { version lastViewedItem { id } counts(window: LAST_5M) { type count } } } }`,
+      await token('u1'),
+    );
+    expect(result.errors).toBeUndefined();
+    const user = (result.data as { user: { username: string; activityScore: number; tier: string; features: { version: number; lastViewedItem: { id: string }; counts: { type: string; count: number }[] } } }).user;
+    const answered = Date.now();
+    const [state] = await store.loadMany(['u1']);
+    // The score decays while the request travels: it lies between its values at both ends.
+    const expected = viewOf(state!, sent, config.features);
+    expect(user.username).toBe('user1');
+    expect(user.activityScore).toBeGreaterThan(0);
+    expect(user.activityScore).toBeLessThanOrEqual(expected.activityScore);
+    expect(user.activityScore).toBeGreaterThanOrEqual(viewOf(state!, answered, config.features).activityScore);
+    expect(user.tier).toBe(expected.tier);
+    expect(user.features.version).toBe(state!.version);
+    expect(user.features.lastViewedItem).toEqual({ id: 'sku-9' });
+    const counts = Object.fromEntries(user.features.counts.map((c) => [c.type, c.count]));
+    expect(counts).toMatchObject({ VIEW: 1, PURCHASE: 1, CLICK: 1, LOGIN: 0 });
+  });
+
+  it('applies the subgraph’s own access rules behind the gateway', async () => {
+    const asU2 = await query(gatewayUrl, `{ user(id: "u1") { username tier features { version } } }`, await token('u2'));
+    expect(asU2.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
+    const anonymous = await query(gatewayUrl, `{ user(id: "u1") { username tier } }`);
+    expect(anonymous.errors?.map((e) => e.extensions?.code)).toContain('UNAUTHENTICATED');
+    const bare = await query(gatewayUrl, `{ user(id: "u2") { username } }`);
+    expect(bare).toEqual({ data: { user: { username: 'user2' } } });
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * A real supergraph for e2e tests: the example legacy users subgraph, this
+ * subgraph, and @graphql-hive/gateway-runtime in front, all on loopback. The
+ * gateway forwards the client's Authorization header to every subgraph and
+ * adds the router secret for this one, as a production router would.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { startLegacyUsers } from '../../examples/legacy-users/server.js';
+import { composeSupergraph, standardSubgraphs } from '../../scripts/compose-supergraph.js';
+import { ROUTER_SECRET } from './api-harness.js';
+
+export interface Supergraph {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startSupergraph(activityUrl: string): Promise<Supergraph> {
+  const users = await startLegacyUsers(0);
+  const gateway = createGatewayRuntime({
+    supergraph: composeSupergraph(standardSubgraphs(activityUrl, users.url)),
+    logging: false,
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ request, subgraphName }) => ({
+        ...(request.headers.get('authorization') ? { authorization: request.headers.get('authorization')! } : {}),
+        ...(subgraphName === 'activity' ? { 'router-authorization': ROUTER_SECRET } : {}),
+      }),
+    },
+    transportEntries: { '*.http': { options: { subscriptions: { kind: 'ws', location: '/graphql' } } } },
+  });
+  // The gateway is a fetch-style handler that also accepts Node's (req, res); its promise is its own to settle.
+  const server: Server = createServer((req, res) => void gateway(req, res));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+      await gateway.dispose();
+      await users.stop();
+    },
+  };
+}
+
+/** A client's query through the gateway. */
+export async function query(url: string, q: string, authorization?: string): Promise<{ data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization: `Bearer ${authorization}` } : {}) },
+    body: JSON.stringify({ query: q }),
+  });
+  return (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+}
