@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 export type Viewer =
   | { readonly kind: 'anonymous' }
@@ -45,7 +46,13 @@ export interface Authenticator {
   viewer(authorization: string | undefined): Promise<Viewer>;
 }
 
+/** Verified tokens are remembered this long at most (and never past their `exp`). */
+const VERIFIED_TTL_MS = 60_000;
+
 export function createAuthenticator(c: AuthConfig): Authenticator {
+  // The router forwards the same user's token with every request: verifying each signature again
+  // costs more than the rest of a small request. Only tokens that verified are kept.
+  const verified = new LRUCache<string, Viewer>({ max: 10_000, ttl: VERIFIED_TTL_MS });
   const key: KeyObject | undefined = c.jwtPublicKey
     ? createPublicKey(c.jwtPublicKey)
     : c.jwtSecret
@@ -61,11 +68,16 @@ export function createAuthenticator(c: AuthConfig): Authenticator {
       if (!authorization) return { kind: 'anonymous' };
       const token = /^Bearer (.+)$/i.exec(authorization)?.[1];
       if (!token) throw new InvalidTokenError('the Authorization header must be "Bearer <token>"');
+      const known = verified.get(token);
+      if (known) return known;
       try {
         const { payload } = await jwtVerify(token, key, { algorithms, issuer: c.issuer, audience: c.audience });
         const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
         if (!payload.sub) throw new InvalidTokenError('the token has no subject');
-        return scopes.includes(c.internalScope) ? { kind: 'internal', subject: payload.sub } : { kind: 'user', userId: payload.sub };
+        const viewer: Viewer = scopes.includes(c.internalScope) ? { kind: 'internal', subject: payload.sub } : { kind: 'user', userId: payload.sub };
+        const untilExpiry = payload.exp === undefined ? VERIFIED_TTL_MS : payload.exp * 1000 - Date.now();
+        if (untilExpiry > 0) verified.set(token, viewer, { ttl: Math.min(VERIFIED_TTL_MS, untilExpiry) });
+        return viewer;
       } catch (error) {
         if (error instanceof InvalidTokenError) throw error;
         const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_JWT_INVALID';

@@ -13,7 +13,11 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
@@ -121,6 +125,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       ApolloServerPluginLandingPageDisabled(),
       // Federated tracing feeds Apollo's usage reporting, which this service keeps off.
       ApolloServerPluginInlineTraceDisabled(),
+      // No cache hints here; left on, it wraps every field resolver of every request.
+      ApolloServerPluginCacheControlDisabled(),
     ],
     formatError(formatted, error) {
       const masked = maskError(formatted);

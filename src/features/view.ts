@@ -1,6 +1,7 @@
 /**
- * The read-time view of a user's state at `now`: the score decayed to `now`,
- * the tier, window counts, recent items, top categories and freshness.
+ * Read-time views of a user's state at `now`. Each part is its own function,
+ * so a request pays only for the fields it asks for: the score and tier,
+ * window counts, recent items, top categories, freshness.
  */
 import { ACTIVITY_TYPES, type ActivityType } from './activity.js';
 import { affinityAt } from './affinity.js';
@@ -8,7 +9,7 @@ import type { FeatureParams } from './params.js';
 import { activityScore, decayTo } from './score.js';
 import type { LastActivity, LastViewed, UserState } from './state.js';
 import { tierFor, type Tier } from './tier.js';
-import { bucketOf, firstLiveBucket, parseBucketField, type WindowName } from './windows.js';
+import { bucketOf, firstLiveBucket, type WindowName, type WindowSpec } from './windows.js';
 
 export type { FeatureParams };
 
@@ -21,6 +22,49 @@ export interface CategoryAffinity {
   readonly affinity: number;
 }
 
+export function scoreOf(state: UserState, now: number, p: FeatureParams): { activityScore: number; tier: Tier } {
+  const { sum } = decayTo({ sum: state.scoreSum, refTime: state.scoreRefTime }, now, p.halfLifeMs);
+  const score = activityScore(sum, p.scoreK);
+  return { activityScore: score, tier: tierFor(score, state.vip, p.tiers) };
+}
+
+export const isStale = (state: UserState, now: number, p: FeatureParams): boolean =>
+  state.version > 0 && now - state.updatedAt > p.freshnessMs;
+
+export const recentItemsOf = (state: UserState, p: FeatureParams): RecentItem[] =>
+  Object.entries(state.recent)
+    .map(([itemId, at]) => ({ itemId, at }))
+    .sort((a, b) => b.at - a.at || (a.itemId < b.itemId ? 1 : -1))
+    .slice(0, p.recentItems);
+
+export const topCategoriesOf = (state: UserState, now: number, p: FeatureParams): CategoryAffinity[] =>
+  Object.entries(state.categories)
+    .sort(([ca, a], [cb, b]) => b - a || (ca < cb ? -1 : 1))
+    .slice(0, p.topCategories)
+    .map(([category, scaled]) => ({ category, affinity: affinityAt(scaled, now, p.affinityEpochMs, p.halfLifeMs) }));
+
+/** Events of `type` in window `w` (index `index` of the configured windows) ending at `now`. */
+export function windowCount(state: UserState, now: number, w: WindowSpec, index: number, type: ActivityType): number {
+  const first = firstLiveBucket(w, now);
+  const last = bucketOf(w, now);
+  const prefix = `${index}:${type}:`;
+  let count = 0;
+  for (const field in state.buckets) {
+    if (!field.startsWith(prefix)) continue;
+    const bucket = Number(field.slice(prefix.length));
+    if (bucket >= first && bucket <= last) count += state.buckets[field]!;
+  }
+  return count;
+}
+
+/** Events per type in each window ending at `now`, at bucket resolution. */
+export function windowCounts(state: UserState, now: number, p: FeatureParams): Record<WindowName, Record<ActivityType, number>> {
+  return Object.fromEntries(
+    p.windows.map((w, i) => [w.name, Object.fromEntries(ACTIVITY_TYPES.map((t) => [t, windowCount(state, now, w, i, t)]))]),
+  ) as Record<WindowName, Record<ActivityType, number>>;
+}
+
+/** Everything at once, for tests and tools; resolvers use the parts. */
 export interface UserView {
   readonly activityScore: number;
   readonly tier: Tier;
@@ -36,42 +80,15 @@ export interface UserView {
 }
 
 export function viewOf(state: UserState, now: number, p: FeatureParams): UserView {
-  const { sum } = decayTo({ sum: state.scoreSum, refTime: state.scoreRefTime }, now, p.halfLifeMs);
-  const score = activityScore(sum, p.scoreK);
   return {
-    activityScore: score,
-    tier: tierFor(score, state.vip, p.tiers),
+    ...scoreOf(state, now, p),
     version: state.version,
     asOf: state.updatedAt,
-    isStale: state.version > 0 && now - state.updatedAt > p.freshnessMs,
+    isStale: isStale(state, now, p),
     lastActivity: state.lastActivity,
     lastViewed: state.lastViewed,
     counts: windowCounts(state, now, p),
-    recentItems: Object.entries(state.recent)
-      .map(([itemId, at]) => ({ itemId, at }))
-      .sort((a, b) => b.at - a.at || (a.itemId < b.itemId ? 1 : -1))
-      .slice(0, p.recentItems),
-    topCategories: Object.entries(state.categories)
-      .sort(([ca, a], [cb, b]) => b - a || (ca < cb ? -1 : 1))
-      .slice(0, p.topCategories)
-      .map(([category, scaled]) => ({ category, affinity: affinityAt(scaled, now, p.affinityEpochMs, p.halfLifeMs) })),
+    recentItems: recentItemsOf(state, p),
+    topCategories: topCategoriesOf(state, now, p),
   };
-}
-
-const zeroCounts = (): Record<ActivityType, number> =>
-  Object.fromEntries(ACTIVITY_TYPES.map((t) => [t, 0])) as Record<ActivityType, number>;
-
-/** Events per type in each window ending at `now`, at bucket resolution. */
-export function windowCounts(state: UserState, now: number, p: FeatureParams): Record<WindowName, Record<ActivityType, number>> {
-  const counts = Object.fromEntries(p.windows.map((w) => [w.name, zeroCounts()])) as Record<
-    WindowName,
-    Record<ActivityType, number>
-  >;
-  for (const [field, n] of Object.entries(state.buckets)) {
-    const { window, type, bucket } = parseBucketField(field);
-    const w = p.windows[window];
-    if (w === undefined || bucket < firstLiveBucket(w, now) || bucket > bucketOf(w, now)) continue;
-    counts[w.name][type as ActivityType] += n;
-  }
-  return counts;
 }

@@ -1,7 +1,8 @@
 /** The per-request context every resolver receives. */
 import type { Viewer } from '../api/auth.js';
 import type { FeatureParams } from '../features/params.js';
-import { viewOf, type UserView } from '../features/view.js';
+import type { UserState } from '../features/state.js';
+import { scoreOf } from '../features/view.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { createUserStateLoader, type UserStateLoader } from './loaders/user-state-loader.js';
 
@@ -11,8 +12,10 @@ export interface GraphQLContext {
   readonly viewer: Viewer;
   readonly features: FeatureParams;
   readonly loaders: { readonly userState: UserStateLoader };
-  /** A user's read-time view, computed once per request. */
-  view(userId: string): Promise<UserView>;
+  /** A user's state through the request's DataLoader: `whole` includes buckets, recent items and categories. */
+  state(userId: string, whole: boolean): Promise<UserState>;
+  /** A user's score and tier at `now`, computed once per request. */
+  score(userId: string): Promise<ReturnType<typeof scoreOf>>;
 }
 
 export interface ContextDeps {
@@ -32,19 +35,20 @@ export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => Gra
   return (viewer) => {
     const now = clock();
     const userState = createUserStateLoader(deps.userStates, deps.maxBatchSize, (n) => onBatch('userState', n));
-    const views = new Map<string, Promise<UserView>>();
+    const scores = new Map<string, Promise<ReturnType<typeof scoreOf>>>();
     return {
       now,
       viewer,
       features: deps.features,
       loaders: { userState },
-      view(userId) {
-        let view = views.get(userId);
-        if (!view) {
-          view = userState.load(userId).then((state) => viewOf(state, now, deps.features));
-          views.set(userId, view);
+      state: (userId, whole) => userState.load({ userId, whole }),
+      score(userId) {
+        let score = scores.get(userId);
+        if (!score) {
+          score = userState.load({ userId, whole: false }).then((state) => scoreOf(state, now, deps.features));
+          scores.set(userId, score);
         }
-        return view;
+        return score;
       },
     };
   };

@@ -3,16 +3,16 @@
  * A User is only its key: its fields load through the request's DataLoader,
  * so every User in one request shares one store round trip.
  */
-import type { UserView } from '../features/view.js';
+import type { UserState } from '../features/state.js';
 
 export interface UserParent {
   readonly id: string;
 }
 
-/** A user's features: the read-time view, computed once per user per request. */
+/** A user's features: the loaded state; each field computes its part at request time. */
 export interface UserFeaturesParent {
   readonly userId: string;
-  readonly view: UserView;
+  readonly state: UserState;
 }
 
 export interface ItemParent {

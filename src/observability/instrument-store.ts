@@ -14,7 +14,7 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
       }
     };
   return {
-    loadMany: timed('loadMany', (ids) => store.loadMany(ids)),
+    loadMany: timed('loadMany', (ids, options) => store.loadMany(ids, options)),
     applyEvents: timed('applyEvents', (byUser, now) => store.applyEvents(byUser, now)),
     applyProfile: timed('applyProfile', (u, now) => store.applyProfile(u, now)),
     exportMany: timed('exportMany', (ids) => store.exportMany(ids)),

@@ -24,6 +24,7 @@ export function createCachedUserStateStore(inner: UserStateStore, options: { ttl
     invalidate(userId, version) {
       cache.set(userId, { kind: 'floor', version });
     },
+    // The cache holds whole states: it always reads them whole.
     async loadMany(userIds) {
       const out = new Array<UserState | undefined>(userIds.length);
       const missing: number[] = [];

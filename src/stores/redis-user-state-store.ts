@@ -44,28 +44,35 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
   const keys = redisKeys(options.keyPrefix);
   const params = scriptParams(options.params);
 
-  /** Reads users' state (and, when asked, their seen ids) in one pipeline. */
-  async function read(userIds: readonly string[], withSeen: boolean): Promise<(UserSnapshot | undefined)[]> {
+  /**
+   * Reads users' state in one pipeline: the state hash of each, their
+   * collections unless only scalars are wanted, their seen ids when asked.
+   */
+  async function read(userIds: readonly string[], withSeen: boolean, scalarsOnly?: ReadonlySet<string>): Promise<(UserSnapshot | undefined)[]> {
     if (userIds.length === 0) return [];
     const pipeline = redis.pipeline();
-    for (const id of userIds) {
+    const full = userIds.map((id) => !scalarsOnly?.has(id));
+    userIds.forEach((id, i) => {
       const k = keys.user(id);
-      pipeline.hgetall(k.state).hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES');
-      pipeline.zrange(k.categories, 0, -1, 'WITHSCORES');
+      pipeline.hgetall(k.state);
+      if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').zrange(k.categories, 0, -1, 'WITHSCORES');
       if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES');
-    }
+    });
     const values = replies(await pipeline.exec());
-    const stride = withSeen ? 5 : 4;
+    let at = 0;
+    const next = <T>() => values[at++] as T;
     return userIds.map((_, i) => {
-      const [h, b, r, c, s] = values.slice(i * stride, i * stride + stride) as [HashFields, HashFields, string[], string[], string[]?];
+      const h = next<HashFields>();
+      const [b, r, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<string[]>()] : [{}, [], []];
+      const s = withSeen ? next<string[]>() : undefined;
       const state = decodeState(h, b, r, c);
       return state && { state, seen: s ? zsetRecord(s) : {} };
     });
   }
 
   return {
-    async loadMany(userIds) {
-      return (await read(userIds, false)).map((u) => u?.state);
+    async loadMany(userIds, options) {
+      return (await read(userIds, false, options?.scalarsOnly)).map((u) => u?.state);
     },
     exportMany: (userIds) => read(userIds, true),
 

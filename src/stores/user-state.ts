@@ -24,9 +24,17 @@ export interface UserBatchResult {
  * The online state. Every method touching many users costs one round trip;
  * every change to one user is atomic and bumps the user's version.
  */
+export interface LoadOptions {
+  /**
+   * Users for whom only the scalar fields are wanted (version, score, stamps,
+   * profile): their buckets, recent items and categories may come back empty.
+   */
+  readonly scalarsOnly?: ReadonlySet<string>;
+}
+
 export interface UserStateStore {
   /** The states of `userIds`, in order, `undefined` for unknown users. */
-  loadMany(userIds: readonly string[]): Promise<(UserState | undefined)[]>;
+  loadMany(userIds: readonly string[], options?: LoadOptions): Promise<(UserState | undefined)[]>;
   /**
    * Applies each user's events (see features/apply.ts), atomically per user,
    * and marks changed users dirty for the sync.

@@ -116,6 +116,15 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(replay.get('b-copy')).toMatchObject({ applied: 0, duplicates: 1 });
     });
 
+    it('reads only the scalars of users asked for scalars, and the same scalars as a whole read', async () => {
+      await store.applyEvents(byUser([event('s1', 'a', T0), event('s2', 'a', T0 + 1000, { type: 'PURCHASE', category: 'games' }), event('s3', 'b', T0)]), NOW);
+      const [whole, partial] = await Promise.all([store.loadMany(['a', 'b']), store.loadMany(['a', 'b', 'ghost'], { scalarsOnly: new Set(['a', 'ghost']) })]);
+      const scalars = ({ buckets: _b, recent: _r, categories: _c, ...rest }: NonNullable<(typeof whole)[number]>) => rest;
+      expect(scalars(partial[0]!)).toEqual(scalars(whole[0]!));
+      expect(partial[1]).toEqual(whole[1]);
+      expect(partial[2]).toBeUndefined();
+    });
+
     it('loads many users at once, repeated ids included', async () => {
       const events = Array.from({ length: 100 }, (_, i) => event(`e${i}`, `user-${i}`, T0 + i));
       await store.applyEvents(byUser(events), NOW);

@@ -45,7 +45,8 @@ describe('entity resolution cost on a real Redis', () => {
     await redis.stop();
   });
 
-  const query = `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id activityScore tier features { version lastViewedItem { id } } } } }`;
+  const query = `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id activityScore tier features { version lastViewedItem { id } counts(window: LAST_5M, type: VIEW) { count } } } } }`;
+  const scoreQuery = `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id activityScore tier features { version } } } }`;
   const reps = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'User', id: `u${i}` }));
 
   async function commands(): Promise<Record<string, number>> {
@@ -63,11 +64,21 @@ describe('entity resolution cost on a real Redis', () => {
     expect(res.body.errors).toBeUndefined();
     const users = (res.body.data as { _entities: { id: string; features: { version: number; lastViewedItem: { id: string } } }[] })._entities;
     expect(users).toHaveLength(100);
-    expect(users[42]).toMatchObject({ id: 'u42', features: { version: 1, lastViewedItem: { id: 'i42' } } });
+    expect(users[42]).toMatchObject({ id: 'u42', features: { version: 1, lastViewedItem: { id: 'i42' }, counts: [{ count: 1 }] } });
     expect(writes).toBe(1);
     // What the server received besides our own INFO/CONFIG probes: exactly one batch.
     const reads = Object.fromEntries(Object.entries(received).filter(([command]) => command !== 'info' && command !== 'config'));
     expect(reads).toEqual({ hgetall: 200, zrange: 200 });
+  });
+
+  it('reads only each user’s state hash, still in one round trip, when no collection field is asked for', async () => {
+    await probe.config('RESETSTAT');
+    writes = 0;
+    const res = await post(url, scoreQuery, { variables: { reps: reps(100) }, token: await token('indexer', 'activity:read:any') });
+    expect(res.body.errors).toBeUndefined();
+    const reads = Object.fromEntries(Object.entries(await commands()).filter(([command]) => command !== 'info' && command !== 'config'));
+    expect(reads).toEqual({ hgetall: 100 });
+    expect(writes).toBe(1);
   });
 
   it('refuses a request over the cap with BAD_USER_INPUT and sends Redis nothing', async () => {

@@ -1,24 +1,33 @@
 /**
- * One DataLoader per request over the user state store: every User the
- * request touches is fetched in one `loadMany` (one Redis round trip), up to
- * `maxBatchSize` keys per batch. Unknown users resolve to the defaults.
+ * One DataLoader per request over the user state store. Every User the
+ * request touches is fetched in one `loadMany`, one Redis round trip, up to
+ * `maxBatchSize` users per batch. A key asks either for a user's scalars
+ * (score, version, stamps) or for the whole state (window buckets, recent
+ * items, categories too); a batch reads collections only for users someone
+ * asked the whole state of. Unknown users resolve to the defaults.
  */
 import DataLoader from 'dataloader';
 import { DEFAULT_USER_STATE, type UserState } from '../../features/state.js';
 import type { UserStateStore } from '../../stores/user-state.js';
 
-export type UserStateLoader = DataLoader<string, UserState>;
+export type UserStateKey = { readonly userId: string; readonly whole: boolean };
+export type UserStateLoader = DataLoader<UserStateKey, UserState, string>;
 
 export function createUserStateLoader(
   store: UserStateStore,
   maxBatchSize: number,
-  onBatch: (size: number) => void = () => {},
+  onBatch: (size: number) => void = () => undefined,
 ): UserStateLoader {
-  return new DataLoader<string, UserState>(
-    async (ids) => {
-      onBatch(ids.length);
-      return (await store.loadMany(ids)).map((state) => state ?? DEFAULT_USER_STATE);
+  return new DataLoader<UserStateKey, UserState, string>(
+    async (keys) => {
+      const userIds = [...new Set(keys.map((k) => k.userId))];
+      const whole = new Set(keys.filter((k) => k.whole).map((k) => k.userId));
+      const scalarsOnly = new Set(userIds.filter((id) => !whole.has(id)));
+      onBatch(userIds.length);
+      const states = await store.loadMany(userIds, { scalarsOnly });
+      const byId = new Map(userIds.map((id, i) => [id, states[i] ?? DEFAULT_USER_STATE]));
+      return keys.map((k) => byId.get(k.userId)!);
     },
-    { maxBatchSize },
+    { maxBatchSize, cacheKeyFn: (k) => `${k.whole ? 'w' : 's'}:${k.userId}` },
   );
 }

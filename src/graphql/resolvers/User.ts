@@ -2,6 +2,10 @@ import { mayReadPrivate, mayReadPublic } from '../../api/auth.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
 import type { GraphQLContext } from '../context.js';
 import { forbidden, unauthenticated } from '../errors.js';
+import { selectsAny } from '../selection.js';
+
+/** UserFeatures fields computed from the collections (buckets, recent items, categories). */
+const COLLECTION_FIELDS = new Set(['counts', 'recentItems', 'topCategories']);
 
 const requirePublic = (ctx: GraphQLContext) => {
   if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
@@ -15,15 +19,15 @@ export const User: UserResolvers = {
   __resolveReference: (reference) => ({ id: reference.id }),
   activityScore: async (user, _args, ctx) => {
     requirePublic(ctx);
-    return (await ctx.view(user.id)).activityScore;
+    return (await ctx.score(user.id)).activityScore;
   },
   tier: async (user, _args, ctx) => {
     requirePublic(ctx);
-    return (await ctx.view(user.id)).tier;
+    return (await ctx.score(user.id)).tier;
   },
-  features: async (user, _args, ctx) => {
+  features: async (user, _args, ctx, info) => {
     requirePrivate(ctx, user.id);
-    return { userId: user.id, view: await ctx.view(user.id) };
+    return { userId: user.id, state: await ctx.state(user.id, selectsAny(info, COLLECTION_FIELDS)) };
   },
   recommendations: (user, _args, ctx) => {
     requirePrivate(ctx, user.id);

@@ -1,18 +1,20 @@
 import { ACTIVITY_TYPES } from '../../features/activity.js';
-import { WINDOW_NAMES } from '../../features/windows.js';
+import { isStale, recentItemsOf, topCategoriesOf, windowCount } from '../../features/view.js';
 import type { UserFeaturesResolvers } from '../__generated__/resolvers-types.js';
 
 export const UserFeatures: UserFeaturesResolvers = {
-  version: ({ view }) => view.version,
-  asOf: ({ view }) => (view.asOf > 0 ? view.asOf : null),
-  isStale: ({ view }) => view.isStale,
-  lastActivity: ({ view }) => view.lastActivity && { type: view.lastActivity.type, at: view.lastActivity.at },
-  lastViewedItem: ({ view }) => view.lastViewed && { id: view.lastViewed.itemId },
-  lastViewedAt: ({ view }) => view.lastViewed?.at ?? null,
-  counts: ({ view }, { window, type }) =>
-    WINDOW_NAMES.filter((w) => !window || w === window).flatMap((w) =>
-      ACTIVITY_TYPES.filter((t) => !type || t === type).map((t) => ({ window: w, type: t, count: view.counts[w][t] })),
+  version: ({ state }) => state.version,
+  asOf: ({ state }) => (state.updatedAt > 0 ? state.updatedAt : null),
+  isStale: ({ state }, _args, ctx) => isStale(state, ctx.now, ctx.features),
+  lastActivity: ({ state }) => state.lastActivity && { type: state.lastActivity.type, at: state.lastActivity.at },
+  lastViewedItem: ({ state }) => state.lastViewed && { id: state.lastViewed.itemId },
+  lastViewedAt: ({ state }) => state.lastViewed?.at ?? null,
+  counts: ({ state }, { window, type }, ctx) =>
+    ctx.features.windows.flatMap((w, i) =>
+      window && w.name !== window
+        ? []
+        : ACTIVITY_TYPES.filter((t) => !type || t === type).map((t) => ({ window: w.name, type: t, count: windowCount(state, ctx.now, w, i, t) })),
     ),
-  recentItems: ({ view }) => view.recentItems.map((r) => ({ item: { id: r.itemId }, at: r.at })),
-  topCategories: ({ view }) => [...view.topCategories],
+  recentItems: ({ state }, _args, ctx) => recentItemsOf(state, ctx.features).map((r) => ({ item: { id: r.itemId }, at: r.at })),
+  topCategories: ({ state }, _args, ctx) => topCategoriesOf(state, ctx.now, ctx.features),
 };
