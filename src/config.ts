@@ -123,6 +123,9 @@ const EnvSchema = z.object({
   ENTITY_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
   L1_CACHE_TTL_MS: int(0),
   L1_CACHE_MAX: z.coerce.number().int().min(1).default(50_000),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
 
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
@@ -189,6 +192,11 @@ export interface Config {
     /** In-process cache of user states in front of Redis; 0 turns it off. */
     readonly l1CacheTtlMs: number;
     readonly l1CacheMax: number;
+    readonly subscriptions: {
+      readonly maxSubscriptionsPerSocket: number;
+      readonly connectionInitTimeoutMs: number;
+      readonly maxPayloadBytes: number;
+    };
   };
   readonly auth: {
     readonly routerSecret?: string | undefined;
@@ -267,6 +275,11 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       entityBatchSize: e.ENTITY_BATCH_SIZE,
       l1CacheTtlMs: e.L1_CACHE_TTL_MS,
       l1CacheMax: e.L1_CACHE_MAX,
+      subscriptions: {
+        maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+        connectionInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+        maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      },
     },
     auth: {
       routerSecret: e.ROUTER_SECRET,

@@ -30,6 +30,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { InvalidTokenError, ROUTER_SECRET_HEADER, secretMatches, type Authenticator, type Viewer } from './auth.js';
 import { readiness, type DependencyCheck } from './health.js';
+import { startSubscriptionServer, type SubscriptionServerOptions } from './websocket.js';
 
 export interface ApiLimits {
   /** Serve introspection queries (off in production unless asked for). */
@@ -54,6 +55,8 @@ export interface ApiServerOptions {
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Serve subscriptions over graphql-ws on the same path, with these bounds. */
+  readonly subscriptions?: Pick<SubscriptionServerOptions, 'maxSubscriptionsPerSocket' | 'connectionInitTimeoutMs' | 'maxPayloadBytes'>;
 }
 
 export interface ApiServer {
@@ -173,8 +176,30 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     }),
   );
 
+  const ws = o.subscriptions
+    ? startSubscriptionServer({
+        ...o.subscriptions,
+        httpServer,
+        path: '/graphql',
+        schema: o.schema,
+        context: o.context,
+        authenticator: o.authenticator,
+        routerSecret: o.routerSecret,
+        validationRules: armor.validationRules,
+        metrics: o.metrics,
+      })
+    : undefined;
+
   httpServer.listen(o.port, o.host);
   await once(httpServer, 'listening');
   const { port } = httpServer.address() as AddressInfo;
-  return { url: `http://${o.host}:${port}/graphql`, httpServer, stop: () => apollo.stop() };
+  return {
+    url: `http://${o.host}:${port}/graphql`,
+    httpServer,
+    async stop() {
+      // Sockets first: their subscriptions end before the HTTP server drains.
+      await ws?.close();
+      await apollo.stop();
+    },
+  };
 }

@@ -5,6 +5,18 @@ import type { UserState } from '../features/state.js';
 import { scoreOf } from '../features/view.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { createUserStateLoader, type UserStateLoader } from './loaders/user-state-loader.js';
+import type { UpdateHub } from './subscriptions/hub.js';
+
+/** What subscriptions need: the hub of updates, fresh reads, and somewhere to count pushes. */
+export interface LiveDeps {
+  readonly hub: UpdateHub;
+  /** The user's state now (never a cached read: each push must show the newest). */
+  load(userId: string): Promise<UserState>;
+  /** Called on every message pushed, with the time of the event behind it. */
+  pushed(field: string, eventTime: number): void;
+  /** Called with +1 when a subscription opens and -1 when it ends. */
+  opened(delta: 1 | -1): void;
+}
 
 export interface GraphQLContext {
   /** Request time (epoch ms): every score in one response is decayed to the same instant. */
@@ -12,6 +24,8 @@ export interface GraphQLContext {
   readonly viewer: Viewer;
   readonly features: FeatureParams;
   readonly loaders: { readonly userState: UserStateLoader };
+  /** Present where subscriptions are served. */
+  readonly live?: LiveDeps;
   /** A user's state through the request's DataLoader: `whole` includes buckets, recent items and categories. */
   state(userId: string, whole: boolean): Promise<UserState>;
   /** A user's score and tier at `now`, computed once per request. */
@@ -26,6 +40,7 @@ export interface ContextDeps {
   readonly clock?: () => number;
   /** Observes the size of every DataLoader batch (for metrics). */
   readonly onBatch?: (loader: string, size: number) => void;
+  readonly live?: LiveDeps;
 }
 
 /** Builds a fresh context (fresh loaders, fresh views) for one request of `viewer`. */
@@ -41,6 +56,7 @@ export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => Gra
       viewer,
       features: deps.features,
       loaders: { userState },
+      ...(deps.live ? { live: deps.live } : {}),
       state: (userId, whole) => userState.load({ userId, whole }),
       score(userId) {
         let score = scores.get(userId);

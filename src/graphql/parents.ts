@@ -7,6 +7,8 @@ import type { UserState } from '../features/state.js';
 
 export interface UserParent {
   readonly id: string;
+  /** A state already read (a subscription's event carries it): fields use it, not the loader. */
+  readonly state?: UserState;
 }
 
 /** A user's features: the loaded state; each field computes its part at request time. */

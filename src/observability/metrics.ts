@@ -1,5 +1,5 @@
 /** Prometheus metrics (prom-client), one registry per process, served on /metrics. */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchApplier } from '../ingest/batch-applier.js';
 
 export interface Metrics {
@@ -9,6 +9,14 @@ export interface Metrics {
   readonly loaderBatchSize: Histogram<'loader'>;
   /** Latency of store calls (Redis round trips), by store and operation. */
   readonly storeDuration: Histogram<'store' | 'op'>;
+  readonly live: {
+    readonly sockets: Gauge;
+    readonly subscriptions: Gauge;
+    readonly pushes: Counter<'field'>;
+    /** Event time → message handed to the socket. */
+    readonly pushLatency: Histogram;
+    readonly superseded: Counter;
+  };
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
 }
@@ -35,6 +43,22 @@ export function createMetrics(): Metrics {
   });
   return {
     registry,
+    live: {
+      sockets: new Gauge({ name: 'uas_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
+      subscriptions: new Gauge({ name: 'uas_subscriptions', help: 'Open subscriptions', registers: [registry] }),
+      pushes: new Counter({ name: 'uas_subscription_pushes_total', help: 'Messages pushed to subscribers', labelNames: ['field'], registers: [registry] }),
+      pushLatency: new Histogram({
+        name: 'uas_subscription_push_latency_seconds',
+        help: 'From the time of the event behind a push to the push',
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+        registers: [registry],
+      }),
+      superseded: new Counter({
+        name: 'uas_subscription_superseded_total',
+        help: 'Pending updates replaced by a newer one before a busy subscriber took them',
+        registers: [registry],
+      }),
+    },
     observeApplier(applier) {
       applier.on('batch', (b) => {
         events.inc({ outcome: 'applied' }, b.applied);

@@ -1,27 +1,49 @@
-/** The api role: the subgraph over HTTP. */
+/**
+ * The api role: the subgraph over HTTP and graphql-ws. Every instance hears
+ * every feature update (its own consumer group) and uses it twice: to push to
+ * its own subscribers, and to drop stale entries of the L1 cache, if any.
+ */
+import DataLoader from 'dataloader';
 import { createAuthenticator } from '../api/auth.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
-import { createContextFactory } from '../graphql/context.js';
+import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
+import { createContextFactory, type LiveDeps } from '../graphql/context.js';
 import { createSubgraphSchema } from '../graphql/schema.js';
-import type { Lifecycle } from '../lifecycle.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { Stores } from '../stores/index.js';
-import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
+import { UpdateHub } from '../graphql/subscriptions/hub.js';
 import { createFeatureUpdatesListener } from '../ingest/feature-updates.js';
 import { createKafka } from '../ingest/kafka.js';
+import type { Lifecycle } from '../lifecycle.js';
 import { instrumentUserStateStore } from '../observability/instrument-store.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
+import type { Stores } from '../stores/index.js';
 import type { UserStateStore } from '../stores/user-state.js';
 
-/**
- * The store the API reads through: timed, and behind the L1 cache when one is
- * configured, which feature updates from Kafka invalidate.
- */
-async function readPath(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<UserStateStore> {
+/** Subscriptions' reads: batched across all subscriptions of a tick, never cached. */
+function liveDeps(store: UserStateStore, hub: UpdateHub, metrics: Metrics): LiveDeps {
+  const loader = new DataLoader<string, UserState>(
+    async (ids) => (await store.loadMany(ids)).map((s) => s ?? DEFAULT_USER_STATE),
+    { cache: false, maxBatchSize: 500 },
+  );
+  hub.on('superseded', () => metrics.live.superseded.inc());
+  return {
+    hub,
+    load: (userId) => loader.load(userId),
+    pushed(field, eventTime) {
+      metrics.live.pushes.inc({ field });
+      if (eventTime > 0) metrics.live.pushLatency.observe(Math.max(0, Date.now() - eventTime) / 1000);
+    },
+    opened: (delta) => metrics.live.subscriptions.inc(delta),
+  };
+}
+
+export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   const timed = instrumentUserStateStore(stores.userStates, metrics.storeDuration, config.adapters === 'memory' ? 'memory' : 'redis');
-  if (config.api.l1CacheTtlMs === 0) return timed;
-  const cached = createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax });
+  const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;
+  const hub = new UpdateHub();
+
   if (config.adapters === 'servers') {
     const listener = createFeatureUpdatesListener({
       kafka: createKafka(config.kafka, logger),
@@ -29,15 +51,16 @@ async function readPath(config: Config, stores: Stores, lifecycle: Lifecycle, lo
       instanceId: config.instanceId,
       logger,
     });
-    listener.on('update', (u) => cached.invalidate(u.userId, u.version));
+    listener.on('update', (u) => {
+      cached?.invalidate(u.userId, u.version);
+      hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
+    });
     await listener.start();
     lifecycle.onStop('feature updates', () => listener.stop());
+  } else {
+    logger.warn('embedded mode: no feature updates, so subscriptions send their snapshot only');
   }
-  return cached;
-}
 
-export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
-  const userStates = await readPath(config, stores, lifecycle, logger, metrics);
   const authenticator = createAuthenticator(config.auth);
   if (!authenticator.enabled) logger.warn('no JWT key configured: authentication is off and every caller reads every user');
   const api = await startApiServer({
@@ -45,14 +68,16 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
     port: config.http.port,
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
     context: createContextFactory({
-      userStates,
+      userStates: cached ?? timed,
       features: config.features,
       maxBatchSize: config.api.entityBatchSize,
       onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
+      live: liveDeps(timed, hub, metrics),
     }),
     authenticator,
     routerSecret: config.auth.routerSecret,
     limits: config.api,
+    subscriptions: config.api.subscriptions,
     dependencies: stores.checks,
     lifecycle,
     metrics,

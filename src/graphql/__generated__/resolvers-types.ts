@@ -74,6 +74,35 @@ export type Recommendation = {
   score: Scalars['Float']['output'];
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The user's recommendations at once, then whenever the list changes.
+   * Only the user themself, or an internal caller, may subscribe.
+   */
+  recommendationsChanged: Array<Recommendation>;
+  /**
+   * The user's current state at once, then every change, coalesced: a burst
+   * yields the newest state, never a backlog. Versions only increase.
+   * With `since`, nothing at or below that version is sent: after a reconnect
+   * the current state comes at once if it moved past `since`.
+   * Only the user themself, or an internal caller, may subscribe.
+   */
+  userActivityChanged: User;
+};
+
+
+export type SubscriptionRecommendationsChangedArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  userId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionUserActivityChangedArgs = {
+  since?: InputMaybe<Scalars['Int']['input']>;
+  userId: Scalars['ID']['input'];
+};
+
 /** Tiers in increasing order of activity. */
 export type Tier =
   | 'BRONZE'
@@ -264,6 +293,7 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   RecentItem: ResolverTypeWrapper<Omit<RecentItem, 'item'> & { item: ResolversTypes['Item'] }>;
   Recommendation: ResolverTypeWrapper<Omit<Recommendation, 'item'> & { item: ResolversTypes['Item'] }>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Tier: Tier;
   User: ResolverTypeWrapper<UserParent>;
   UserFeatures: ResolverTypeWrapper<UserFeaturesParent>;
@@ -284,6 +314,7 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   RecentItem: Omit<RecentItem, 'item'> & { item: ResolversParentTypes['Item'] };
   Recommendation: Omit<Recommendation, 'item'> & { item: ResolversParentTypes['Item'] };
+  Subscription: Record<PropertyKey, never>;
   User: UserParent;
   UserFeatures: UserFeaturesParent;
   Boolean: Scalars['Boolean']['output'];
@@ -325,6 +356,11 @@ export type RecommendationResolvers<ContextType = GraphQLContext, ParentType ext
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  recommendationsChanged?: SubscriptionResolver<Array<ResolversTypes['Recommendation']>, "recommendationsChanged", ParentType, ContextType, RequireFields<SubscriptionRecommendationsChangedArgs, 'limit' | 'userId'>>;
+  userActivityChanged?: SubscriptionResolver<ResolversTypes['User'], "userActivityChanged", ParentType, ContextType, RequireFields<SubscriptionUserActivityChangedArgs, 'userId'>>;
+}>;
+
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   activityScore?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -354,6 +390,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Item?: ItemResolvers<ContextType>;
   RecentItem?: RecentItemResolvers<ContextType>;
   Recommendation?: RecommendationResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserFeatures?: UserFeaturesResolvers<ContextType>;
 }>;

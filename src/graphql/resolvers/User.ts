@@ -1,4 +1,5 @@
 import { mayReadPrivate, mayReadPublic } from '../../api/auth.js';
+import { scoreOf } from '../../features/view.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
 import type { GraphQLContext } from '../context.js';
 import { forbidden, unauthenticated } from '../errors.js';
@@ -10,7 +11,7 @@ const COLLECTION_FIELDS = new Set(['counts', 'recentItems', 'topCategories']);
 const requirePublic = (ctx: GraphQLContext) => {
   if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
 };
-const requirePrivate = (ctx: GraphQLContext, userId: string) => {
+export const requirePrivate = (ctx: GraphQLContext, userId: string) => {
   if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
   if (!mayReadPrivate(ctx.viewer, userId)) throw forbidden();
 };
@@ -19,15 +20,15 @@ export const User: UserResolvers = {
   __resolveReference: (reference) => ({ id: reference.id }),
   activityScore: async (user, _args, ctx) => {
     requirePublic(ctx);
-    return (await ctx.score(user.id)).activityScore;
+    return (user.state ? scoreOf(user.state, ctx.now, ctx.features) : await ctx.score(user.id)).activityScore;
   },
   tier: async (user, _args, ctx) => {
     requirePublic(ctx);
-    return (await ctx.score(user.id)).tier;
+    return (user.state ? scoreOf(user.state, ctx.now, ctx.features) : await ctx.score(user.id)).tier;
   },
   features: async (user, _args, ctx, info) => {
     requirePrivate(ctx, user.id);
-    return { userId: user.id, state: await ctx.state(user.id, selectsAny(info, COLLECTION_FIELDS)) };
+    return { userId: user.id, state: user.state ?? (await ctx.state(user.id, selectsAny(info, COLLECTION_FIELDS))) };
   },
   recommendations: (user, _args, ctx) => {
     requirePrivate(ctx, user.id);

@@ -1,0 +1,146 @@
+/**
+ * Live subscriptions on real Kafka and Redis: the processor writes, every API
+ * instance hears the update on user-feature-updates and pushes over graphql-ws.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityEvent } from '../../src/features/activity.js';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { createProcessor } from '../../src/ingest/processor.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
+import type { UserStateStore } from '../../src/stores/user-state.js';
+import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
+import { startLiveApi, subscribe, wsClient, type LiveApi } from '../support/live.js';
+import { isolatedConfig, produce, toMessage } from '../support/processor-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+type Changed = { userActivityChanged: { id: string; activityScore: number; tier: string; features: { version: number } } };
+const QUERY = `subscription ($id: ID!, $since: Int) { userActivityChanged(userId: $id, since: $since) { id activityScore tier features { version } } }`;
+
+describe('subscriptions on real Kafka and Redis', () => {
+  const config = isolatedConfig({ JWT_SECRET, ROUTER_SECRET, WS_INIT_TIMEOUT_MS: '500', WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3', WS_MAX_PAYLOAD_BYTES: '4096' });
+  const cleanup: (() => Promise<void>)[] = [];
+  let kafka: ReturnType<typeof createKafka>;
+  let store: UserStateStore;
+  let a: LiveApi;
+  let b: LiveApi;
+  let n = 0;
+
+  /** Produces one event for `userId` and waits until the processor has applied it. */
+  async function act(userId: string, type: ActivityEvent['type'] = 'PURCHASE'): Promise<number> {
+    const [before] = await store.loadMany([userId]);
+    const event: ActivityEvent = { eventId: `live-${n++}`, userId, type, itemId: `item-${n}`, occurredAt: Date.now() };
+    await produce(kafka, config.kafka.topics.activity, [toMessage(event)]);
+    let version = 0;
+    await waitFor(async () => ((version = (await store.loadMany([userId]))[0]?.version ?? 0) > (before?.version ?? 0)), { what: `${userId}'s event applied` });
+    return version;
+  }
+
+  beforeAll(async () => {
+    const logger = createLogger('silent');
+    kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.features });
+    const processor = createProcessor({ kafka, store, config, logger });
+    await processor.start();
+    a = await startLiveApi(config);
+    b = await startLiveApi(config);
+    cleanup.push(() => store.close(), () => processor.stop(), () => a.stop(), () => b.stop());
+  });
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  it('sends the current state first, then the new score after an event, to subscribers on two instances', async () => {
+    const alice = await token('alice');
+    const onA = wsClient(a.wsUrl, { authorization: `Bearer ${alice}` });
+    const onB = wsClient(b.wsUrl, { authorization: `Bearer ${alice}` });
+    const first = subscribe<Changed>(onA.client, QUERY, { id: 'alice' });
+    const second = subscribe<Changed>(onB.client, QUERY, { id: 'alice' });
+    await first.count(1);
+    await second.count(1);
+    expect(first.events[0]!.userActivityChanged).toMatchObject({ id: 'alice', activityScore: 0, tier: 'BRONZE', features: { version: 0 } });
+
+    const sent = Date.now();
+    const version = await act('alice');
+    await first.count(2);
+    await second.count(2);
+    const latency = Date.now() - sent;
+    process.stdout.write(`[subscriptions] event produced → pushed to both instances' subscribers in ${latency} ms\n`);
+    for (const r of [first, second]) {
+      const last = r.events.at(-1)!.userActivityChanged;
+      expect(last.features.version).toBe(version);
+      expect(last.activityScore).toBeGreaterThan(0);
+    }
+    expect((await a.metrics.live.pushes.get()).values.find((v) => v.labels.field === 'userActivityChanged')?.value).toBeGreaterThanOrEqual(2);
+    await onA.client.dispose();
+    await onB.client.dispose();
+  });
+
+  it('resumes with `since`: after missing five updates, the newest state once, then later changes', async () => {
+    const bob = await token('bob');
+    const first = wsClient(a.wsUrl, { authorization: `Bearer ${bob}` });
+    const live = subscribe<Changed>(first.client, QUERY, { id: 'bob' });
+    const [snapshot] = await live.count(1);
+    const seen = snapshot!.userActivityChanged.features.version;
+    await first.client.dispose();
+
+    let missed = 0;
+    for (let i = 0; i < 5; i++) missed = await act('bob', 'CLICK');
+
+    const again = wsClient(a.wsUrl, { authorization: `Bearer ${bob}` });
+    const resumed = subscribe<Changed>(again.client, QUERY, { id: 'bob', since: seen });
+    await resumed.count(1);
+    const later = await act('bob');
+    await resumed.count(2);
+    expect(resumed.events.map((e) => e.userActivityChanged.features.version)).toEqual([missed, later]);
+
+    const caughtUp = subscribe<Changed>(again.client, QUERY, { id: 'bob', since: later });
+    const after = await act('bob');
+    await caughtUp.count(1);
+    expect(caughtUp.events.map((e) => e.userActivityChanged.features.version)).toEqual([after]);
+    await again.client.dispose();
+  });
+
+  it('refuses a socket without a token, with a bad token, or without the router secret (4403)', async () => {
+    for (const params of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${await token('carol')}`, 'router-authorization': 'wrong-secret-value-x' }]) {
+      const { client, closed } = wsClient(a.wsUrl, params);
+      const events = subscribe<Changed>(client, QUERY, { id: 'carol' });
+      expect((await closed).code).toBe(4403);
+      expect(events.events).toEqual([]);
+      await client.dispose();
+    }
+  });
+
+  it('gives user A an error and no event for user B’s subscription; the internal scope may subscribe to anyone', async () => {
+    const { client } = wsClient(a.wsUrl, { authorization: `Bearer ${await token('alice')}` });
+    const theirs = subscribe<Changed>(client, QUERY, { id: 'bob' });
+    await waitFor(() => theirs.errors.length > 0, { what: 'the FORBIDDEN error' });
+    expect((theirs.errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    await act('bob');
+    expect(theirs.events).toEqual([]);
+    await client.dispose();
+
+    const internal = wsClient(a.wsUrl, { authorization: `Bearer ${await token('indexer', 'activity:read:any')}` });
+    const any = subscribe<Changed>(internal.client, QUERY, { id: 'bob' });
+    await any.count(1);
+    expect(any.events[0]!.userActivityChanged.id).toBe('bob');
+    await internal.client.dispose();
+  });
+
+  it('closes a socket that never initialises (4408), caps subscriptions per socket, and refuses an oversized frame (1009)', async () => {
+    const raw = new (await import('ws')).default(a.wsUrl, 'graphql-transport-ws');
+    const [code] = (await new Promise((resolve) => raw.once('close', (c: number) => resolve([c]))));
+    expect(code).toBe(4408);
+
+    const { client } = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}` });
+    const subs = Array.from({ length: 4 }, () => subscribe<Changed>(client, QUERY, { id: 'dave' }));
+    await waitFor(() => subs.filter((s) => s.events.length > 0).length === 3 && subs[3]!.errors.length > 0, { what: 'three subscriptions and one refusal' });
+    expect(JSON.stringify(subs[3]!.errors)).toMatch(/at most 3 subscriptions per connection/);
+    await client.dispose();
+
+    const big = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}`, padding: 'x'.repeat(8192) });
+    expect((await big.closed).code).toBe(1009);
+    await big.client.dispose();
+  });
+});
