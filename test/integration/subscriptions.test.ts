@@ -130,7 +130,7 @@ describe('subscriptions on real Kafka and Redis', () => {
 
   it('closes a socket that never initialises (4408), caps subscriptions per socket, and refuses an oversized frame (1009)', async () => {
     const raw = new (await import('ws')).default(a.wsUrl, 'graphql-transport-ws');
-    const [code] = (await new Promise((resolve) => raw.once('close', (c: number) => resolve([c]))));
+    const code = await new Promise<number>((resolve) => raw.once('close', (c: number) => resolve(c)));
     expect(code).toBe(4408);
 
     const { client } = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}` });
