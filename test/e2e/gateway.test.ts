@@ -11,8 +11,10 @@ import { createProcessor } from '../../src/ingest/processor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
-import { JWT_SECRET, ROUTER_SECRET, startApi, token } from '../support/api-harness.js';
-import { query, startSupergraph } from '../support/gateway.js';
+import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
+import { query, sseSubscribe, startSupergraph } from '../support/gateway.js';
+import { startLiveApi } from '../support/live.js';
+import { waitFor } from '../support/wait-for.js';
 import { isolatedConfig, produce, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 
 describe('the supergraph through a real gateway', () => {
@@ -28,7 +30,7 @@ describe('the supergraph through a real gateway', () => {
     store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.features });
     const processor = createProcessor({ kafka, store, config, logger });
     await processor.start();
-    const api = await startApi(config, store);
+    const api = await startLiveApi(config);
     const supergraph = await startSupergraph(api.url);
     gatewayUrl = supergraph.url;
     cleanup.push(() => store.close(), () => processor.stop(), () => api.stop(), () => supergraph.stop());
@@ -42,7 +44,9 @@ describe('the supergraph through a real gateway', () => {
     ];
     await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+    produceOne = (e) => produce(kafka, config.kafka.topics.activity, [toMessage(e)]);
   });
+  let produceOne: (e: ActivityEvent) => Promise<void>;
   afterAll(async () => {
     for (const f of cleanup.reverse()) await f();
   });
@@ -69,6 +73,28 @@ describe('the supergraph through a real gateway', () => {
     expect(user.features.lastViewedItem).toEqual({ id: 'sku-9' });
     const counts = Object.fromEntries(user.features.counts.map((c) => [c.type, c.count]));
     expect(counts).toMatchObject({ VIEW: 1, PURCHASE: 1, CLICK: 1, LOGIN: 0 });
+  });
+
+  it('carries a subscription through the gateway, with the legacy username beside the live fields', async () => {
+    type Event = { data?: { userActivityChanged: { username: string; tier: string; activityScore: number; features: { version: number } } } };
+    const sub = sseSubscribe(
+      gatewayUrl,
+      `subscription { userActivityChanged(userId: "u1") { username tier activityScore features { version } } }`,
+      await token('u1'),
+    );
+    try {
+      await waitFor(() => sub.events.length >= 1, { timeoutMs: 20_000, what: 'the snapshot through the gateway' });
+      const first = (sub.events[0] as Event).data!.userActivityChanged;
+      expect(first.username).toBe('user1');
+      await produceOne({ eventId: 'g5', userId: 'u1', type: 'PURCHASE', itemId: 'sku-1', occurredAt: Date.now() });
+      await waitFor(() => sub.events.length >= 2, { timeoutMs: 20_000, what: 'the update through the gateway' });
+      const next = (sub.events[1] as Event).data!.userActivityChanged;
+      expect(next.username).toBe('user1');
+      expect(next.features.version).toBeGreaterThan(first.features.version);
+      expect(next.activityScore).toBeGreaterThan(first.activityScore);
+    } finally {
+      sub.close();
+    }
   });
 
   it('applies the subgraph’s own access rules behind the gateway', async () => {

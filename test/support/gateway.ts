@@ -28,7 +28,18 @@ export async function startSupergraph(activityUrl: string): Promise<Supergraph> 
         ...(subgraphName === 'activity' ? { 'router-authorization': ROUTER_SECRET } : {}),
       }),
     },
-    transportEntries: { '*.http': { options: { subscriptions: { kind: 'ws', location: '/graphql' } } } },
+    // Subscriptions go upstream over graphql-ws, with the user's token and the router secret as connection params.
+    transportEntries: {
+      '*.http': {
+        options: {
+          subscriptions: {
+            kind: 'ws',
+            location: '/graphql',
+            options: { connectionParams: { authorization: '{context.headers.authorization}', 'router-authorization': ROUTER_SECRET } },
+          },
+        },
+      },
+    },
   });
   // The gateway is a fetch-style handler that also accepts Node's (req, res); its promise is its own to settle.
   const server: Server = createServer((req, res) => void gateway(req, res));
@@ -44,6 +55,33 @@ export async function startSupergraph(activityUrl: string): Promise<Supergraph> 
       await users.stop();
     },
   };
+}
+
+/** A client's subscription through the gateway over SSE; events are parsed as they arrive. */
+export function sseSubscribe(url: string, q: string, authorization: string): { events: unknown[]; close: () => void } {
+  const events: unknown[] = [];
+  const abort = new AbortController();
+  void (async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${authorization}` },
+      body: JSON.stringify({ query: q }),
+      signal: abort.signal,
+    });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = /^data: (.+)$/m.exec(block)?.[1];
+        if (/^event: next$/m.test(block) && data) events.push(JSON.parse(data));
+      }
+    }
+  })().catch(() => undefined);
+  return { events, close: () => abort.abort() };
 }
 
 /** A client's query through the gateway. */
