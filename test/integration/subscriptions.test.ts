@@ -2,7 +2,9 @@
  * Live subscriptions on real Kafka and Redis: the processor writes, every API
  * instance hears the update on user-feature-updates and pushes over graphql-ws.
  */
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { featureUpdateMessage } from '../../src/ingest/batch-applier.js';
 import type { ActivityEvent } from '../../src/features/activity.js';
 import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { createProcessor } from '../../src/ingest/processor.js';
@@ -142,5 +144,56 @@ describe('subscriptions on real Kafka and Redis', () => {
     const big = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}`, padding: 'x'.repeat(8192) });
     expect((await big.closed).code).toBe(1009);
     await big.client.dispose();
+  });
+
+  it('lets a client that stops reading fall behind alone: others keep up, and it later gets the newest state, not a backlog', async () => {
+    const userId = 'slowpoke';
+    const query = `subscription ($id: ID!) { userActivityChanged(userId: $id) { id features { version counts { window type count } recentItems { item { id } at } } } }`;
+    const auth = `Bearer ${await token(userId)}`;
+
+    // The slow client: a raw socket that subscribes, then stops reading.
+    const slow = new WebSocket(a.wsUrl, 'graphql-transport-ws');
+    const slowVersions: number[] = [];
+    slow.on('message', (raw: Buffer) => {
+      const msg = JSON.parse(raw.toString()) as { type: string; payload?: { data?: Changed } };
+      if (msg.type === 'connection_ack') slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { id: userId } } }));
+      if (msg.type === 'next') slowVersions.push(msg.payload!.data!.userActivityChanged.features.version);
+    });
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: auth, 'router-authorization': ROUTER_SECRET } }));
+    await waitFor(() => slowVersions.length === 1, { what: 'the slow client’s snapshot' });
+    (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+
+    const fast = wsClient(a.wsUrl, { authorization: auth });
+    const fastSub = subscribe<Changed>(fast.client, query, { id: userId });
+    await fastSub.count(1);
+
+    // 3,000 real changes, each announced on the feature-updates topic as the processor would.
+    const producer = kafka.producer();
+    await producer.connect();
+    let version = 0;
+    for (let batch = 0; batch < 30; batch++) {
+      const updates = [];
+      for (let i = 0; i < 100; i++) {
+        const e: ActivityEvent = { eventId: `slow-${batch}-${i}`, userId, type: 'VIEW', itemId: `item-${(batch * 100 + i) % 40}`, occurredAt: Date.now() };
+        version = (await store.applyEvents(new Map([[userId, [e]]]), Date.now())).get(userId)!.version;
+        updates.push(featureUpdateMessage({ userId, version, cause: 'activity', changed: ['counts'], eventTime: e.occurredAt, at: Date.now() }));
+      }
+      await producer.send({ topic: config.kafka.topics.featureUpdates, messages: updates });
+    }
+    await producer.disconnect();
+
+    const fastLast = () => fastSub.events.at(-1)?.userActivityChanged.features.version ?? 0;
+    await waitFor(() => fastLast() === version, { timeoutMs: 30_000, what: 'the fast client to reach the last version while the slow one is paused' });
+    const superseded = (await a.metrics.live.superseded.get()).values[0]?.value ?? 0;
+    expect(superseded).toBeGreaterThan(0);
+
+    (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor(() => slowVersions.at(-1) === version, { timeoutMs: 30_000, what: 'the slow client to catch up with the newest state' });
+    expect(slowVersions.length).toBeLessThan(3_000);
+    expect(slowVersions).toEqual([...slowVersions].sort((x, y) => x - y));
+    process.stdout.write(`[subscriptions] slow client: ${slowVersions.length} messages for 3000 changes; ${superseded} superseded\n`);
+    slow.close();
+    await fast.client.dispose();
   });
 });
