@@ -1,0 +1,176 @@
+/**
+ * bench/push: event produced → subscriber received, end to end through Kafka,
+ * the processor, Redis, the feature-updates topic and graphql-ws.
+ *
+ * The API and the processor run compiled, each in its own process. This
+ * process opens N subscribers (one socket each, from several loopback source
+ * addresses), each subscribed to its own user, then produces R events/s to
+ * random subscribed users for D seconds, stamping `occurredAt` with the send
+ * time; a subscriber's latency is its receive time minus the `lastActivity.at`
+ * it was pushed. Cases: 1k and 10k subscribers at 1k and 5k events/s. The API's
+ * RSS is read at 0, 1k and 10k subscribers, to estimate how many one instance
+ * holds within 1 GB.
+ *
+ *   npm run bench -- push [--seconds 10] [--subscribers 1000,10000] [--rates 1000,5000]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createClient, type Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
+import { createLogger } from '../src/observability/logger.js';
+import { benchConfig, benchServers, machine } from './support.js';
+
+const JWT_SECRET = 'bench-secret-that-is-at-least-32-bytes';
+const ROUTER_SECRET = 'bench-router-secret-0123';
+const QUERY = `subscription ($id: ID!) { userActivityChanged(userId: $id) { features { version lastActivity { at } } } }`;
+
+function start(role: string, env: Record<string, string>): Promise<{ child: ChildProcess; url?: string }> {
+  const child = spawn(process.execPath, ['dist/main.js', '--role', role], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (role !== 'api') return Promise.resolve({ child });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      const m = /GraphQL: (http:\/\/\S+)/.exec(c.toString());
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`api exited with ${code}`)));
+  });
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** A WebSocket class that spreads sockets over 127.0.0.2–9, so no source address runs out of ports. */
+let socketCount = 0;
+class SpreadWebSocket extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols, { localAddress: `127.0.0.${2 + (socketCount++ % 8)}` });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' } }, allowPositionals: true });
+  const seconds = Number(values.seconds ?? 10);
+  const counts = (values.subscribers ?? '1000,10000').split(',').map(Number);
+  const rates = (values.rates ?? '1000,5000').split(',').map(Number);
+
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  const servers = await benchServers();
+  const config = benchConfig(servers);
+  const logger = createLogger('silent');
+  const kafka = createKafka(config.kafka, logger);
+  await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+  const t = config.kafka.topics;
+  const env = {
+    ...servers, REDIS_KEY_PREFIX: config.redis.keyPrefix, TOPIC_ACTIVITY: t.activity, TOPIC_ACTIVITY_RETRY: t.activityRetry,
+    TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates, TOPIC_CDC: t.cdc,
+    PROCESSOR_GROUP: config.processor.groupId, JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', PORT: '0',
+    WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '10',
+  };
+  const processor = await start('processor', env);
+  const api = await start('api', env);
+  const wsUrl = api.url!.replace('http://', 'ws://');
+  const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').sign(Buffer.from(JWT_SECRET));
+
+  const latencies: number[] = [];
+  let measuring = false;
+  const clients: Client[] = [];
+  const rss: Record<string, number> = { subscribers0: Math.round(rssMb(api.child.pid!)) };
+  let ready = 0;
+  async function openSubscribers(total: number): Promise<void> {
+    for (let i = clients.length; i < total; i++) {
+      const client = createClient({ url: wsUrl, webSocketImpl: SpreadWebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}`, 'router-authorization': ROUTER_SECRET }, onNonLazyError: () => undefined });
+      clients.push(client);
+      let first = true;
+      client.subscribe<{ userActivityChanged: { features: { lastActivity: { at: string } | null } } }>(
+        { query: QUERY, variables: { id: `b${i}` } },
+        {
+          next: ({ data }) => {
+            if (first) {
+              first = false;
+              ready++;
+              return;
+            }
+            const at = data?.userActivityChanged.features.lastActivity?.at;
+            if (measuring && at) latencies.push(Date.now() - Date.parse(at));
+          },
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      if (i % 200 === 199) await new Promise((r) => setTimeout(r, 50)); // pace the handshakes
+    }
+    const deadline = Date.now() + 120_000;
+    while (ready < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (ready < total) process.stderr.write(`only ${ready} of ${total} subscribers got their snapshot\n`);
+    rss[`subscribers${total}`] = Math.round(rssMb(api.child.pid!));
+  }
+
+  const producer = kafka.producer();
+  await producer.connect();
+  let eventId = 0;
+  async function drive(rate: number, subscribers: number): Promise<Record<string, number>> {
+    latencies.length = 0;
+    measuring = true;
+    const tick = 20;
+    const perTick = Math.max(1, Math.round((rate * tick) / 1000));
+    const end = Date.now() + seconds * 1000;
+    let sent = 0;
+    while (Date.now() < end) {
+      const started = Date.now();
+      const messages = Array.from({ length: perTick }, () => {
+        const userId = `b${Math.floor(Math.random() * subscribers)}`;
+        return { key: userId, value: JSON.stringify({ eventId: `push-${eventId++}`, userId, type: 'CLICK', itemId: 'i1', occurredAt: Date.now() }) };
+      });
+      await producer.send({ topic: t.activity, messages });
+      sent += perTick;
+      await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - started))));
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // let the last pushes arrive
+    measuring = false;
+    return { subscribers, eventsPerSecTarget: rate, eventsSent: sent, pushesReceived: latencies.length, p50ms: percentile(latencies, 50), p99ms: percentile(latencies, 99) };
+  }
+
+  const cases: Record<string, number>[] = [];
+  try {
+    for (const count of counts) {
+      await openSubscribers(count);
+      for (const rate of rates) {
+        const result = await drive(rate, count);
+        cases.push(result);
+        process.stderr.write(`${JSON.stringify(result)}\n`);
+      }
+    }
+  } finally {
+    await producer.disconnect();
+    for (const c of clients) void c.dispose();
+    api.child.kill('SIGTERM');
+    processor.child.kill('SIGTERM');
+  }
+  const most = counts.at(-1)!;
+  const perSubscriberKb = ((rss[`subscribers${most}`]! - rss.subscribers0!) * 1024) / most;
+  process.stdout.write(`${JSON.stringify({
+    bench: 'push',
+    machine: machine(),
+    secondsPerCase: seconds,
+    cases,
+    apiRssMb: rss,
+    perSubscriberKb: Number(perSubscriberKb.toFixed(1)),
+    estimatedSubscribersWithin1GbRss: Math.floor(((1024 - rss.subscribers0!) * 1024) / perSubscriberKb),
+  }, null, 2)}\n`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String(error)}\n`);
+  process.exit(1);
+});
