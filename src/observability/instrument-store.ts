@@ -19,6 +19,9 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     applyProfile: timed('applyProfile', (u, now) => store.applyProfile(u, now)),
     exportMany: timed('exportMany', (ids) => store.exportMany(ids)),
     restore: timed('restore', (id, s) => store.restore(id, s)),
+    claimDirty: timed('claimDirty', (max, lease, now) => store.claimDirty(max, lease, now)),
+    completeClaims: timed('completeClaims', (ids) => store.completeClaims(ids)),
+    dirtyBacklog: timed('dirtyBacklog', () => store.dirtyBacklog()),
     ping: timed('ping', () => store.ping()),
     close: () => store.close(),
   };

@@ -16,10 +16,19 @@ export interface UserKeys {
   readonly categories: string;
 }
 
+/** The sync's keys: all under one hash tag, `{sync}`, so its scripts touch one cluster slot. */
+export interface SyncKeys {
+  /** Sorted set: userId → when it became dirty (epoch ms): users changed since their last sync. */
+  readonly dirty: string;
+  /** Sorted set: userId → when it became dirty, for users a sync instance has claimed. */
+  readonly claims: string;
+  /** Sorted set: userId → when its claim's lease expires (epoch ms). */
+  readonly leases: string;
+}
+
 export interface RedisKeys {
   user(userId: string): UserKeys;
-  /** Sorted set: userId → when it became dirty (epoch ms); users changed since their last sync. */
-  dirtyUsers(): string;
+  readonly sync: SyncKeys;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -34,7 +43,7 @@ export function redisKeys(prefix: string): RedisKeys {
         categories: `${tag}:categories`,
       };
     },
-    dirtyUsers: () => `${prefix}dirty`,
+    sync: { dirty: `${prefix}{sync}:dirty`, claims: `${prefix}{sync}:claims`, leases: `${prefix}{sync}:leases` },
   };
 }
 

@@ -7,12 +7,16 @@ import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state
  * In-process twin of the Redis store, for embedded dev mode and unit tests:
  * the reference model (features/apply.ts) over a Map.
  */
-export function createMemoryUserStateStore(params: FeatureParams): UserStateStore & { readonly dirty: ReadonlySet<string> } {
+export function createMemoryUserStateStore(params: FeatureParams): UserStateStore {
   const users = new Map<string, UserSnapshot>();
-  const dirty = new Set<string>();
+  /** userId → dirty since; claims keep it too, with a lease expiry beside. */
+  const dirty = new Map<string, number>();
+  const claims = new Map<string, { since: number; expiry: number }>();
+  const markDirty = (userId: string, now: number) => {
+    if (!dirty.has(userId)) dirty.set(userId, now);
+  };
   const copy = (s: UserSnapshot): UserSnapshot => structuredClone(s);
   return {
-    dirty,
     async loadMany(userIds) {
       return userIds.map((id) => {
         const u = users.get(id);
@@ -26,7 +30,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
         const outcome = applyEvents(current.state, new Map(Object.entries(current.seen)), events, params, now);
         if (outcome.applied > 0) {
           users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.seen) });
-          dirty.add(userId);
+          markDirty(userId, now);
         }
         const { applied, duplicates, late } = outcome;
         results.set(userId, { version: outcome.state.version, applied, duplicates, late });
@@ -38,7 +42,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
       const next = applyProfile(current.state, update, now);
       if (!next) return 0;
       users.set(update.userId, { state: next, seen: current.seen });
-      dirty.add(update.userId);
+      markDirty(update.userId, now);
       return next.version;
     },
     async exportMany(userIds) {
@@ -52,6 +56,26 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
       if (stored && stored.state.version >= snapshot.state.version) return false;
       users.set(userId, copy(snapshot));
       return true;
+    },
+    async claimDirty(max, leaseMs, now) {
+      for (const [id, c] of claims) {
+        if (c.expiry > now) continue;
+        claims.delete(id);
+        dirty.set(id, Math.min(dirty.get(id) ?? Infinity, c.since));
+      }
+      const oldest = [...dirty].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1)).slice(0, max);
+      for (const [id, since] of oldest) {
+        dirty.delete(id);
+        claims.set(id, { since, expiry: now + leaseMs });
+      }
+      return oldest.map(([id]) => id);
+    },
+    async completeClaims(userIds) {
+      for (const id of userIds) claims.delete(id);
+    },
+    async dirtyBacklog() {
+      const since = [...dirty.values(), ...[...claims.values()].map((c) => c.since)];
+      return { dirty: dirty.size, claimed: claims.size, oldestSince: since.length > 0 ? Math.min(...since) : undefined };
     },
     async ping() {},
     async close() {

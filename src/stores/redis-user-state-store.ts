@@ -85,7 +85,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, ...eventArgs);
         // The dirty index is its own slot, so it is written beside the script, not inside it.
         // NX keeps the time the user first became dirty: the sync's lag.
-        pipeline.zadd(keys.dirtyUsers(), 'NX', now, userId);
+        pipeline.zadd(keys.sync.dirty, 'NX', now, userId);
       }
       const values = replies(await pipeline.exec());
       [...byUser.keys()].forEach((userId, i) => {
@@ -97,7 +97,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
 
     async applyProfile(u, now) {
       const version = await redis.applyProfile(keys.user(u.userId).state, u.profileVersion, u.vip ? 1 : 0, u.status ?? '', now);
-      if (version > 0) await redis.zadd(keys.dirtyUsers(), 'NX', now, u.userId);
+      if (version > 0) await redis.zadd(keys.sync.dirty, 'NX', now, u.userId);
       return version;
     },
 
@@ -112,6 +112,26 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         JSON.stringify(flatPairs(state.categories)),
       );
       return written === 1;
+    },
+
+    claimDirty: (max, leaseMs, now) => redis.claimDirty(keys.sync.dirty, keys.sync.claims, keys.sync.leases, now, leaseMs, max),
+
+    async completeClaims(userIds) {
+      if (userIds.length > 0) await redis.completeClaims(keys.sync.claims, keys.sync.leases, ...userIds);
+    },
+
+    async dirtyBacklog() {
+      const [dirty, claimed, oldestDirty, oldestClaim] = replies(
+        await redis
+          .pipeline()
+          .zcard(keys.sync.dirty)
+          .zcard(keys.sync.claims)
+          .zrange(keys.sync.dirty, 0, 0, 'WITHSCORES')
+          .zrange(keys.sync.claims, 0, 0, 'WITHSCORES')
+          .exec(),
+      ) as [number, number, string[], string[]];
+      const oldest = [oldestDirty[1], oldestClaim[1]].filter((x) => x !== undefined).map(Number);
+      return { dirty, claimed, oldestSince: oldest.length > 0 ? Math.min(...oldest) : undefined };
     },
 
     async ping() {

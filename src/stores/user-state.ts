@@ -46,6 +46,15 @@ export interface UserStateStore {
   exportMany(userIds: readonly string[]): Promise<(UserSnapshot | undefined)[]>;
   /** Replaces a user's state unless the stored version is already ≥ the snapshot's; true when written. */
   restore(userId: string, snapshot: UserSnapshot): Promise<boolean>;
+  /**
+   * Claims up to `max` users changed since their last sync, dirty longest
+   * first, with a lease: claims whose lease has expired are given back first.
+   */
+  claimDirty(max: number, leaseMs: number, now: number): Promise<string[]>;
+  /** Ends the claims of users whose state is now durable; a user changed since stays dirty. */
+  completeClaims(userIds: readonly string[]): Promise<void>;
+  /** How many users wait for a sync, and since when the oldest has (epoch ms; undefined when none). */
+  dirtyBacklog(): Promise<{ readonly dirty: number; readonly claimed: number; readonly oldestSince: number | undefined }>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

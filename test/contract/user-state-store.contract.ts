@@ -125,6 +125,34 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(partial[2]).toBeUndefined();
     });
 
+    it('queues changed users for the sync: oldest first, claimed with a lease, given back when it expires', async () => {
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+      await store.applyEvents(byUser([event('d1', 'a', T0)]), 1000);
+      await store.applyEvents(byUser([event('d2', 'b', T0), event('d3', 'c', T0)]), 2000);
+      await store.applyEvents(byUser([event('d4', 'a', T0 + 1)]), 3000); // still dirty since 1000
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 3, claimed: 0, oldestSince: 1000 });
+
+      expect(await store.claimDirty(2, 500, 4000)).toEqual(['a', 'b']);
+      expect(await store.claimDirty(10, 500, 4100)).toEqual(['c']);
+      expect(await store.claimDirty(10, 500, 4200)).toEqual([]);
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 3, oldestSince: 1000 });
+
+      await store.completeClaims(['a']);
+      // b's lease ran out (its claimer died): b comes back, dirty since when it was.
+      expect(await store.claimDirty(10, 500, 4550)).toEqual(['b']);
+      await store.completeClaims(['b', 'c']);
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+    });
+
+    it('keeps a user changed while claimed dirty after its claim ends', async () => {
+      await store.applyEvents(byUser([event('e1', 'a', T0)]), 1000);
+      expect(await store.claimDirty(10, 60_000, 2000)).toEqual(['a']);
+      await store.applyEvents(byUser([event('e2', 'a', T0 + 5)]), 3000);
+      await store.completeClaims(['a']);
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 1, claimed: 0, oldestSince: 3000 });
+      expect(await store.claimDirty(10, 60_000, 4000)).toEqual(['a']);
+    });
+
     it('loads many users at once, repeated ids included', async () => {
       const events = Array.from({ length: 100 }, (_, i) => event(`e${i}`, `user-${i}`, T0 + i));
       await store.applyEvents(byUser(events), NOW);

@@ -32,7 +32,7 @@ describe('Redis user state store on a real server', () => {
     const after = await stats(probe);
     // One script call per user (EVALSHA, or EVAL once to load it) and one dirty mark per user.
     expect(after.evalsha + after.eval - before.evalsha - before.eval).toBe(10);
-    expect(await probe.zcard(redisKeys(prefix).dirtyUsers())).toBe(10);
+    expect(await probe.zcard(redisKeys(prefix).sync.dirty)).toBe(10);
     expect(await probe.hget(redisKeys(prefix).user('u3').state, 'version')).toBe('1');
     await store.close();
   });

@@ -12,6 +12,8 @@ const SCRIPTS = {
   applyEvents: { numberOfKeys: 5, lua: source('apply-events') },
   applyProfile: { numberOfKeys: 1, lua: source('apply-profile') },
   restoreState: { numberOfKeys: 5, lua: source('restore-state') },
+  claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
+  completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
 } as const;
 
 type Arg = string | number;
@@ -21,6 +23,8 @@ declare module 'ioredis' {
     applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number], Context>;
     applyProfile(key: string, profileVersion: Arg, vip: Arg, status: string, now: Arg): Result<number, Context>;
     restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
+    claimDirty(dirty: string, claims: string, leases: string, now: Arg, leaseMs: Arg, max: Arg): Result<string[], Context>;
+    completeClaims(claims: string, leases: string, ...userIds: string[]): Result<number, Context>;
   }
 }
 
