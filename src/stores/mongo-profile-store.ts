@@ -1,29 +1,3 @@
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
-import type { ProfileStore, UserProfile } from './profile.js';
-import type { UserState } from '../features/state.js';
-
-interface ProfileDocument {
-  _id: string;
-  version: number;
-  state: UserState;
-  updatedAt: Date;
-}
-
-const DUPLICATE_KEY = 11000;
-
-export interface MongoProfileStoreOptions {
-  readonly url: string;
-  readonly db: string;
-  readonly collection?: string;
-}
-
-const toProfile = (d: ProfileDocument): UserProfile => ({
-  userId: d._id,
-  version: d.version,
-  state: d.state,
-  updatedAt: d.updatedAt.getTime(),
-});
-
 /**
  * Profiles in MongoDB. A version-checked upsert filters on `version < new`;
  * when a newer document exists the filter misses, the upsert tries to insert
@@ -35,23 +9,79 @@ const toProfile = (d: ProfileDocument): UserProfile => ({
  * the older may land last. So writes to one user are queued one after the
  * other within this process; across processes, the sync's claims keep a user
  * with one writer at a time.
+ *
+ * Records keyed by ids (seen events, buckets, items, categories) are stored as
+ * arrays of `{ k, v }`: ids may hold `.` or `$`, which keys may not, and
+ * FerretDB refuses nested arrays.
  */
+import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import type { ProfileUpdate } from '../features/apply.js';
+import type { UserState } from '../features/state.js';
+import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
+
+type Entries = { k: string; v: number }[];
+type StoredState = Omit<UserState, 'buckets' | 'recent' | 'categories'> & { buckets: Entries; recent: Entries; categories: Entries };
+
+interface ProfileDocument {
+  _id: string;
+  version: number;
+  updatedAt: Date;
+  state?: StoredState;
+  seen?: Entries;
+  profile?: { version: number; vip: boolean; status: string | null };
+}
+
+interface CheckpointDocument {
+  _id: string;
+  offset: number;
+}
+
+const DUPLICATE_KEY = 11000;
+
+const entries = (r: Readonly<Record<string, number>>): Entries => Object.entries(r).map(([k, v]) => ({ k, v }));
+const record = (e: Entries | undefined): Record<string, number> => Object.fromEntries((e ?? []).map(({ k, v }) => [k, v]));
+
+function toProfile(d: ProfileDocument): UserProfile | undefined {
+  if (!d.state && !d.profile) return undefined;
+  const { buckets, recent, categories, ...scalars } = d.state ?? ({ buckets: [], recent: [], categories: [] } as unknown as StoredState);
+  const state: UserState = d.state
+    ? { ...scalars, buckets: record(buckets), recent: record(recent), categories: record(categories) }
+    : { version: 0, updatedAt: 0, watermark: 0, scoreSum: 0, scoreRefTime: 0, vip: false, status: null, profileVersion: 0, lastActivity: null, lastViewed: null, buckets: {}, recent: {}, categories: {} };
+  const staticProfile = d.profile && { userId: d._id, profileVersion: d.profile.version, vip: d.profile.vip, status: d.profile.status };
+  return { userId: d._id, version: d.version, snapshot: withStatic({ state, seen: record(d.seen) }, staticProfile), updatedAt: d.updatedAt.getTime() };
+}
+
+export interface MongoProfileStoreOptions {
+  readonly url: string;
+  readonly db: string;
+}
+
+/** "Already newer": the version filter missed and the upsert's insert hit the existing `_id`. */
+async function versionChecked(write: () => Promise<unknown>): Promise<'written' | 'stale'> {
+  try {
+    await write();
+    return 'written';
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return 'stale';
+    throw error;
+  }
+}
+
 export async function createMongoProfileStore(options: MongoProfileStoreOptions): Promise<ProfileStore> {
   const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5000, appName: 'user-activity-subgraph' });
   await client.connect();
-  const profiles: Collection<ProfileDocument> = client
-    .db(options.db)
-    .collection<ProfileDocument>(options.collection ?? 'user_profiles');
+  const db = client.db(options.db);
+  const profiles: Collection<ProfileDocument> = db.collection<ProfileDocument>('user_profiles');
+  const checkpoints: Collection<CheckpointDocument> = db.collection<CheckpointDocument>('sync_checkpoints');
 
   const queues = new Map<string, Promise<unknown>>();
-  /** Runs `write` after every earlier write of the same user has settled. */
-  function serialized<T>(userId: string, write: () => Promise<T>): Promise<T> {
-    const previous = queues.get(userId) ?? Promise.resolve();
-    const next = previous.then(write, write);
+  /** Runs `write` after every earlier write of the same key has settled. */
+  function serialized<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const next = (queues.get(key) ?? Promise.resolve()).then(write, write);
     const tail = next.catch(() => undefined);
-    queues.set(userId, tail);
+    queues.set(key, tail);
     void tail.then(() => {
-      if (queues.get(userId) === tail) queues.delete(userId);
+      if (queues.get(key) === tail) queues.delete(key);
     });
     return next;
   }
@@ -61,30 +91,66 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
       await profiles.createIndex({ updatedAt: 1 });
     },
     upsertIfNewer: (p) =>
-      serialized(p.userId, async () => {
-        try {
-          await profiles.updateOne(
+      serialized(p.userId, () => {
+        const { buckets, recent, categories, ...scalars } = p.snapshot.state;
+        const state: StoredState = { ...scalars, buckets: entries(buckets), recent: entries(recent), categories: entries(categories) };
+        return versionChecked(() =>
+          profiles.updateOne(
             { _id: p.userId, version: { $lt: p.version } },
-            { $set: { version: p.version, state: p.state, updatedAt: new Date(p.updatedAt) } },
+            { $set: { version: p.version, state, seen: entries(p.snapshot.seen), updatedAt: new Date(p.updatedAt) } },
             { upsert: true },
-          );
-          return 'written' as const;
-        } catch (error) {
-          if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return 'stale' as const;
-          throw error;
-        }
+          ),
+        );
       }),
+    applyStatic: (u, now) =>
+      serialized(u.userId, () =>
+        versionChecked(() =>
+          profiles.updateOne(
+            { _id: u.userId, $or: [{ 'profile.version': { $lt: u.profileVersion } }, { profile: { $exists: false } }] },
+            {
+              $set: { profile: { version: u.profileVersion, vip: u.vip, status: u.status } },
+              $setOnInsert: { version: 0, updatedAt: new Date(now) },
+            },
+            { upsert: true },
+          ),
+        ),
+      ),
     async findMany(userIds) {
       if (userIds.length === 0) return [];
       const found = await profiles.find({ _id: { $in: [...userIds] } }).toArray();
       const byId = new Map(found.map((d) => [d._id, toProfile(d)]));
       return userIds.map((id) => byId.get(id));
     },
+    async *scan(batchSize) {
+      let batch: UserProfile[] = [];
+      for await (const doc of profiles.find({}).sort({ _id: 1 }).batchSize(batchSize)) {
+        const p = toProfile(doc);
+        if (p) batch.push(p);
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    },
+    async saveCheckpoint(offsets) {
+      await Promise.all(
+        Object.entries(offsets).map(([tp, offset]) =>
+          serialized(`checkpoint:${tp}`, () =>
+            versionChecked(() => checkpoints.updateOne({ _id: tp, offset: { $lt: offset } }, { $set: { offset } }, { upsert: true })),
+          ),
+        ),
+      );
+    },
+    async loadCheckpoint() {
+      return Object.fromEntries((await checkpoints.find({}).toArray()).map((d) => [d._id, d.offset]));
+    },
     async ping() {
-      await client.db(options.db).command({ ping: 1 });
+      await db.command({ ping: 1 });
     },
     async close() {
       await client.close();
     },
   };
 }
+

@@ -1,15 +1,30 @@
 /**
- * The contract every ProfileStore keeps, run against MongoDB (integration)
- * and the in-process twin (unit) alike.
+ * The contract every ProfileStore keeps, run against MongoDB (FerretDB, in
+ * integration) and the in-process twin (unit) alike.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';
-import type { UserProfile, ProfileStore } from '../../src/stores/profile.js';
+import type { ProfileStore, UserProfile } from '../../src/stores/profile.js';
 
 const profile = (userId: string, version: number): UserProfile => ({
   userId,
   version,
-  state: { ...DEFAULT_USER_STATE, version, scoreSum: version * 3.25, scoreRefTime: 1_700_000_000_000, vip: version % 2 === 0, updatedAt: 1_700_000_000_001 },
+  snapshot: {
+    state: {
+      ...DEFAULT_USER_STATE,
+      version,
+      scoreSum: version * 3.25,
+      scoreRefTime: 1_700_000_000_000,
+      updatedAt: 1_700_000_000_001,
+      profileVersion: 1,
+      lastActivity: { at: 1_700_000_000_000, eventId: 'e.1', type: 'VIEW' },
+      lastViewed: { at: 1_700_000_000_000, eventId: 'e.1', itemId: 'sku.9' },
+      buckets: { '0:VIEW:56666666666': 2, '3:VIEW:590277': 1 },
+      recent: { 'sku.9': 1_700_000_000_000, 'a$b': 1_699_999_999_000 },
+      categories: { 'home.garden': 0.125, books: 3.5 },
+    },
+    seen: { 'e.1': 1_700_000_000_000, '$e2': 1_699_999_999_000 },
+  },
   updatedAt: 1_700_000_000_000 + version,
 });
 
@@ -29,27 +44,58 @@ export function profileStoreContract(name: string, open: () => Promise<ProfileSt
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    it('inserts, then finds in request order with gaps for unknown users', async () => {
+    it('round-trips a whole snapshot (ids with dots and dollars included), in request order', async () => {
       expect(await store.upsertIfNewer(profile('a', 1))).toBe('written');
       expect(await store.upsertIfNewer(profile('b', 4))).toBe('written');
       expect(await store.findMany(['b', 'nobody', 'a'])).toEqual([profile('b', 4), undefined, profile('a', 1)]);
       expect(await store.findMany([])).toEqual([]);
     });
 
-    it('applies a newer version and reports an equal or older one as stale', async () => {
+    it('applies a newer snapshot and reports an equal or older one as stale', async () => {
       await store.upsertIfNewer(profile('u', 3));
       expect(await store.upsertIfNewer(profile('u', 3))).toBe('stale');
       expect(await store.upsertIfNewer(profile('u', 2))).toBe('stale');
-      expect(await store.findMany(['u'])).toEqual([profile('u', 3)]);
+      expect((await store.findMany(['u']))[0]?.version).toBe(3);
       expect(await store.upsertIfNewer(profile('u', 4))).toBe('written');
-      expect(await store.findMany(['u'])).toEqual([profile('u', 4)]);
+      expect((await store.findMany(['u']))[0]?.version).toBe(4);
     });
 
     it('never lets the stored version decrease under concurrent writers', async () => {
-      const versions = Array.from({ length: 40 }, (_, i) => (i * 17) % 40 + 1);
+      const versions = Array.from({ length: 40 }, (_, i) => ((i * 17) % 40) + 1);
       const outcomes = await Promise.all(versions.map((v) => store.upsertIfNewer(profile('c', v))));
       expect(outcomes).toContain('written');
       expect((await store.findMany(['c']))[0]?.version).toBe(40);
+    });
+
+    it('keeps static profiles version-checked and lays a newer one over the snapshot’s', async () => {
+      expect(await store.applyStatic({ userId: 'v', profileVersion: 5, vip: true, status: 'active' }, 1)).toBe('written');
+      expect(await store.applyStatic({ userId: 'v', profileVersion: 4, vip: false, status: 'closed' }, 2)).toBe('stale');
+      // A static profile alone makes a profile at version 0, with the defaults around it.
+      const [alone] = await store.findMany(['v']);
+      expect(alone).toMatchObject({ version: 0, snapshot: { state: { vip: true, status: 'active', profileVersion: 5, version: 0 } } });
+      // The snapshot written later still lands (its version is above 0) and keeps the newer static fields.
+      expect(await store.upsertIfNewer(profile('v', 2))).toBe('written');
+      const [merged] = await store.findMany(['v']);
+      expect(merged!.snapshot.state).toMatchObject({ version: 2, vip: true, status: 'active', profileVersion: 5, scoreSum: 6.5 });
+      // A static profile for a user the sync wrote first lands too.
+      await store.upsertIfNewer(profile('w', 1));
+      expect(await store.applyStatic({ userId: 'w', profileVersion: 9, vip: true, status: null }, 3)).toBe('written');
+      expect((await store.findMany(['w']))[0]!.snapshot.state).toMatchObject({ vip: true, profileVersion: 9, version: 1 });
+    });
+
+    it('scans every profile in batches', async () => {
+      for (let i = 0; i < 7; i++) await store.upsertIfNewer(profile(`s${i}`, 1));
+      const batches: string[][] = [];
+      for await (const batch of store.scan(3)) batches.push(batch.map((p) => p.userId));
+      expect(batches.map((b) => b.length)).toEqual([3, 3, 1]);
+      expect(batches.flat().sort()).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6']);
+    });
+
+    it('raises checkpoint offsets per partition and never lowers them', async () => {
+      expect(await store.loadCheckpoint()).toEqual({});
+      await store.saveCheckpoint({ 'user-activity/0': 10, 'user-activity/1': 5 });
+      await store.saveCheckpoint({ 'user-activity/0': 7, 'user-activity/1': 9, 'legacy.cdc/0': 3 });
+      expect(await store.loadCheckpoint()).toEqual({ 'user-activity/0': 10, 'user-activity/1': 9, 'legacy.cdc/0': 3 });
     });
   });
 }
