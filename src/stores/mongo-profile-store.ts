@@ -15,7 +15,6 @@
  * FerretDB refuses nested arrays.
  */
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
-import type { ProfileUpdate } from '../features/apply.js';
 import type { UserState } from '../features/state.js';
 import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
 
