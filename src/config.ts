@@ -126,6 +126,9 @@ const EnvSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  SYNC_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+  SYNC_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
+  SYNC_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
 
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
@@ -197,6 +200,12 @@ export interface Config {
       readonly connectionInitTimeoutMs: number;
       readonly maxPayloadBytes: number;
     };
+  };
+  readonly sync: {
+    readonly intervalMs: number;
+    readonly batchSize: number;
+    /** How long a claim holds before another instance may take the user over. */
+    readonly leaseMs: number;
   };
   readonly auth: {
     readonly routerSecret?: string | undefined;
@@ -281,6 +290,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
         maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       },
     },
+    sync: { intervalMs: e.SYNC_INTERVAL_MS, batchSize: e.SYNC_BATCH_SIZE, leaseMs: e.SYNC_LEASE_MS },
     auth: {
       routerSecret: e.ROUTER_SECRET,
       jwtSecret: e.JWT_SECRET,

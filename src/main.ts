@@ -3,12 +3,15 @@
  *
  *   main [--role api|processor|sync|all] [--services local]
  *   main replay --prefix <redis key prefix>
+ *   main recover
  *
  * `--role` (or ROLES) picks the roles; `--services local` starts the local
  * servers (scripts/services.sh) and uses them. Without server URLs in the
  * environment the process runs embedded, on in-process adapters, serving the
  * API (`npm run dev` on a machine with nothing installed). `replay` rebuilds
- * the state from the beginning of the input topics into an empty namespace.
+ * the state from the beginning of the input topics into an empty namespace; `recover`
+ * rebuilds a lost Redis from MongoDB and Kafka (the processor also does this
+ * by itself at start when it finds the online state gone).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type Env } from './config.js';
@@ -20,6 +23,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startApiRole } from './roles/api.js';
 import { startProcessorRole } from './roles/processor.js';
+import { startSyncRole } from './roles/sync.js';
+import { recover } from './sync/recovery.js';
 import { openStores } from './stores/index.js';
 
 async function serve(config: Config, logger: Logger): Promise<void> {
@@ -36,13 +41,13 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
   if (config.roles.includes('processor')) {
     if (config.adapters === 'memory') logger.warn('the processor role needs Kafka; embedded mode serves the API only');
-    else await startProcessorRole(config, stores.userStates, lifecycle, logger, metrics);
+    else await startProcessorRole(config, stores, lifecycle, logger, metrics);
   }
   if (config.roles.includes('api')) {
     const url = await startApiRole(config, stores, lifecycle, logger, metrics);
     process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`);
   }
-  if (config.roles.includes('sync')) logger.warn({ role: 'sync' }, 'role is not available in this build yet');
+  if (config.roles.includes('sync')) startSyncRole(config, stores, lifecycle, logger, metrics);
   lifecycle.ready();
 }
 
@@ -58,6 +63,17 @@ async function runReplay(config: Config, logger: Logger): Promise<void> {
       onProgress: (done, total) => process.stderr.write(`\rreplayed ${done}/${total}`),
     });
     process.stdout.write(`\nreplayed ${result.messages} messages into "${config.redis.keyPrefix}" in ${result.ms} ms\n`);
+  } finally {
+    await stores.close();
+  }
+}
+
+async function runRecover(config: Config, logger: Logger): Promise<void> {
+  if (config.adapters === 'memory') throw new Error('recover needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
+  const stores = await openStores(config, logger);
+  try {
+    const { restored, replayed } = await recover({ store: stores.userStates, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger });
+    process.stdout.write(`restored ${restored} users from MongoDB and replayed ${replayed} messages\n`);
   } finally {
     await stores.close();
   }
@@ -81,7 +97,8 @@ async function main(): Promise<void> {
     if (!values.prefix) throw new Error('replay needs --prefix: an empty Redis key namespace to rebuild into');
     return runReplay(config, logger);
   }
-  throw new Error(`unknown command "${command}"; use serve (the default) or replay`);
+  if (command === 'recover') return runRecover(config, logger);
+  throw new Error(`unknown command "${command}"; use serve (the default), replay or recover`);
 }
 
 main().catch((error: unknown) => {

@@ -132,7 +132,11 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
    * Runs `write` with backoff. Past the bound, waits for an unreachable store
    * instead of handing data on, since nothing can be applied until it returns.
    */
-  async #write<T>(write: () => Promise<T>, control: BatchControl): Promise<{ kind: 'ok'; value: T } | { kind: 'failed'; error: Error } | { kind: 'abandoned' }> {
+  async #write<T>(
+    write: () => Promise<T>,
+    control: BatchControl,
+    reachable: () => Promise<void> = () => this.#o.store.ping(),
+  ): Promise<{ kind: 'ok'; value: T } | { kind: 'failed'; error: Error } | { kind: 'abandoned' }> {
     const policy = retry(handleWhen(isRetriable), {
       maxAttempts: this.#o.applyAttempts - 1,
       backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
@@ -143,19 +147,16 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       try {
         return { kind: 'ok', value: await policy.execute(write) };
       } catch (error) {
-        if (!isRetriable(error) || (await this.#reachable())) return { kind: 'failed', error: error as Error };
+        const answers = await reachable().then(
+          () => true,
+          () => false,
+        );
+        if (!isRetriable(error) || answers) return { kind: 'failed', error: error as Error };
         this.emit('storeUnavailable', { error });
         await control.heartbeat().catch(() => undefined);
         await sleep(1000);
       }
     }
-  }
-
-  async #reachable(): Promise<boolean> {
-    return this.#o.store.ping().then(
-      () => true,
-      () => false,
-    );
   }
 
   /** Sends messages on to the retry topic, or to the dead letters when out of attempts. Returns how many were retried. */
@@ -201,8 +202,8 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   }
 
   /** Applies a profile-like single write with the same retry rules; exposed for the profile path. */
-  writeWithRetry<T>(write: () => Promise<T>, control: BatchControl) {
-    return this.#write(write, control);
+  writeWithRetry<T>(write: () => Promise<T>, control: BatchControl, reachable?: () => Promise<void>) {
+    return this.#write(write, control, reachable);
   }
 
   publish(topic: 'featureUpdates' | 'activityDlq', messages: Message[]): Promise<void> {

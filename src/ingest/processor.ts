@@ -10,6 +10,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { BatchApplier, featureUpdateMessage, type BatchControl } from './batch-applier.js';
 import { decodeProfile } from './decode.js';
@@ -25,6 +26,10 @@ export interface ProcessorOptions {
   readonly fromBeginning?: boolean;
   /** false for a replay: only the store changes. */
   readonly sideEffects?: boolean;
+  /** Topics consumed as activity besides the configured ones (a recovery replays the retry topic). */
+  readonly extraTopics?: readonly string[];
+  /** Where static profiles are kept durably; written before Redis, so a profile is never only online. */
+  readonly profiles?: ProfileStore;
   readonly clock?: () => number;
 }
 
@@ -75,6 +80,12 @@ export function createProcessor(o: ProcessorOptions): Processor {
   applier.on('storeUnavailable', ({ error }) => log.warn({ err: error }, 'store unavailable; holding the batch'));
   applier.on('deadLetter', (d) => log.warn(d, 'dead letter'));
 
+  /** A profile write needs both stores: while either is unreachable, the partition waits. */
+  const reachable = async () => {
+    await o.store.ping();
+    await o.profiles?.ping();
+  };
+
   async function profileBatch(p: EachBatchPayload): Promise<void> {
     const control = controlOf(p);
     for (const message of p.batch.messages) {
@@ -89,7 +100,10 @@ export function createProcessor(o: ProcessorOptions): Processor {
       }
       if (decoded.kind === 'event') {
         const update = decoded.value;
-        const written = await applier.writeWithRetry(() => o.store.applyProfile(update, clock()), control);
+        const written = await applier.writeWithRetry(async () => {
+          await o.profiles?.applyStatic(update, clock());
+          return o.store.applyProfile(update, clock());
+        }, control, reachable);
         if (written.kind === 'abandoned') return;
         if (written.kind === 'failed') await applier.publish('activityDlq', [applier.deadLetterFor(origin, written.error)]);
         else if (written.value > 0) {
@@ -116,7 +130,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
     async start() {
       await producer.connect();
       await consumer.connect();
-      await consumer.subscribe({ topics: [topics.activity, topics.cdc, topics.profile], fromBeginning: o.fromBeginning ?? true });
+      await consumer.subscribe({ topics: [topics.activity, topics.cdc, topics.profile, ...(o.extraTopics ?? [])], fromBeginning: o.fromBeginning ?? true });
       consumer.on(consumer.events.CRASH, (e) => log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed'));
       await consumer.run({
         autoCommit: false,

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { PartitionOffsets } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { createProcessor } from './processor.js';
 
@@ -19,6 +20,12 @@ export interface ReplayOptions {
   readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
   readonly logger: Logger;
   readonly onProgress?: (consumed: number, total: number) => void;
+  /**
+   * Where to start, by `topic/partition` (a recorded checkpoint); partitions
+   * not named start at the beginning. The retry topic is replayed too then,
+   * since events handed to it before the checkpoint may not have been applied.
+   */
+  readonly from?: PartitionOffsets;
 }
 
 type Offsets = Map<string, bigint>;
@@ -48,20 +55,26 @@ const total = (o: Offsets) => [...o.values()].reduce((a, b) => a + b, 0n);
 export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: number }> {
   const started = Date.now();
   const { topics } = o.config.kafka;
-  const inputs = [topics.activity, topics.cdc, topics.profile];
+  const inputs = [topics.activity, topics.cdc, topics.profile, ...(o.from ? [topics.activityRetry] : [])];
   const groupId = `replay-${randomUUID()}`;
   const target = await ends(o.kafka, inputs);
-  const processor = createProcessor({ ...o, groupId, fromBeginning: true, sideEffects: false });
+  const processor = createProcessor({ ...o, groupId, fromBeginning: true, sideEffects: false, extraTopics: o.from ? [topics.activityRetry] : [] });
   await processor.start();
+  for (const [tp, offset] of Object.entries(o.from ?? {})) {
+    const [topic, partition] = [tp.slice(0, tp.lastIndexOf('/')), Number(tp.slice(tp.lastIndexOf('/') + 1))];
+    if (inputs.includes(topic)) processor.consumer.seek({ topic, partition, offset: String(offset) });
+  }
   try {
     for (;;) {
       const done = await ends(o.kafka, inputs, groupId);
       o.onProgress?.(Number(total(done)), Number(total(target)));
-      if ([...target].every(([tp, end]) => (done.get(tp) ?? 0n) >= end)) break;
+      const start = (tp: string) => BigInt(o.from?.[tp] ?? 0);
+      if ([...target].every(([tp, end]) => (done.get(tp) ?? 0n) >= end || start(tp) >= end)) break;
       await sleep(250);
     }
   } finally {
     await processor.stop();
   }
-  return { messages: Number(total(target)), ms: Date.now() - started };
+  const replayed = [...target].reduce((n, [tp, end]) => n + Math.max(0, Number(end) - Number(o.from?.[tp] ?? 0)), 0);
+  return { messages: replayed, ms: Date.now() - started };
 }

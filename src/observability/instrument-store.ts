@@ -22,6 +22,8 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     claimDirty: timed('claimDirty', (max, lease, now) => store.claimDirty(max, lease, now)),
     completeClaims: timed('completeClaims', (ids) => store.completeClaims(ids)),
     dirtyBacklog: timed('dirtyBacklog', () => store.dirtyBacklog()),
+    onlineSince: () => store.onlineSince(),
+    markOnline: (now) => store.markOnline(now),
     ping: timed('ping', () => store.ping()),
     close: () => store.close(),
   };

@@ -17,6 +17,14 @@ export interface Metrics {
     readonly pushLatency: Histogram;
     readonly superseded: Counter;
   };
+  readonly sync: {
+    readonly backlog: Gauge<'state'>;
+    readonly lagSeconds: Gauge;
+    /** 0 closed, 1 half-open, 2 open. */
+    readonly breaker: Gauge;
+    readonly written: Counter<'outcome'>;
+    readonly readThrough: Counter;
+  };
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
 }
@@ -58,6 +66,13 @@ export function createMetrics(): Metrics {
         help: 'Pending updates replaced by a newer one before a busy subscriber took them',
         registers: [registry],
       }),
+    },
+    sync: {
+      backlog: new Gauge({ name: 'uas_sync_backlog', help: 'Users waiting for the sync, by state (dirty, claimed)', labelNames: ['state'], registers: [registry] }),
+      lagSeconds: new Gauge({ name: 'uas_sync_lag_seconds', help: 'How long the oldest unsynced change has waited', registers: [registry] }),
+      breaker: new Gauge({ name: 'uas_sync_breaker_state', help: 'The sync breaker: 0 closed, 1 half-open, 2 open', registers: [registry] }),
+      written: new Counter({ name: 'uas_sync_profiles_total', help: 'Profiles the sync wrote, by outcome (written, stale, failed)', labelNames: ['outcome'], registers: [registry] }),
+      readThrough: new Counter({ name: 'uas_read_through_total', help: 'Users read from MongoDB because Redis did not have them', registers: [registry] }),
     },
     observeApplier(applier) {
       applier.on('batch', (b) => {

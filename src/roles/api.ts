@@ -19,6 +19,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
 import type { Stores } from '../stores/index.js';
+import { createReadThroughStore } from '../stores/read-through-store.js';
 import type { UserStateStore } from '../stores/user-state.js';
 
 /** Subscriptions' reads: batched across all subscriptions of a tick, never cached. */
@@ -40,7 +41,9 @@ function liveDeps(store: UserStateStore, hub: UpdateHub, metrics: Metrics): Live
 }
 
 export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
-  const timed = instrumentUserStateStore(stores.userStates, metrics.storeDuration, config.adapters === 'memory' ? 'memory' : 'redis');
+  // Misses fall through to MongoDB, are written back to Redis, and served.
+  const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n));
+  const timed = instrumentUserStateStore(readThrough, metrics.storeDuration, config.adapters === 'memory' ? 'memory' : 'redis');
   const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;
   const hub = new UpdateHub();
 

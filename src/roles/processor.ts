@@ -6,12 +6,19 @@ import { createRetryWorker } from '../ingest/retry-worker.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { UserStateStore } from '../stores/user-state.js';
+import type { Stores } from '../stores/index.js';
+import { recoverIfLost } from '../sync/recovery.js';
 
-export async function startProcessorRole(config: Config, store: UserStateStore, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
+/**
+ * Starts consuming; first, if the online state was lost (Redis restarted
+ * empty), rebuilds it from MongoDB and Kafka.
+ */
+export async function startProcessorRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
   await ensureTopics(kafka, serviceTopics(config.kafka.topics));
-  const processor = createProcessor({ kafka, store, config, logger });
+  const store = stores.userStates;
+  await recoverIfLost({ store, profiles: stores.profiles, kafka, config, logger });
+  const processor = createProcessor({ kafka, store, profiles: stores.profiles, config, logger });
   const retryWorker = createRetryWorker({
     kafka,
     applier: processor.applier,

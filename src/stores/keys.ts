@@ -24,6 +24,8 @@ export interface SyncKeys {
   readonly claims: string;
   /** Sorted set: userId → when its claim's lease expires (epoch ms). */
   readonly leases: string;
+  /** String: when this Redis was last brought online (filled or recovered); gone after a loss. */
+  readonly online: string;
 }
 
 export interface RedisKeys {
@@ -43,7 +45,12 @@ export function redisKeys(prefix: string): RedisKeys {
         categories: `${tag}:categories`,
       };
     },
-    sync: { dirty: `${prefix}{sync}:dirty`, claims: `${prefix}{sync}:claims`, leases: `${prefix}{sync}:leases` },
+    sync: {
+      dirty: `${prefix}{sync}:dirty`,
+      claims: `${prefix}{sync}:claims`,
+      leases: `${prefix}{sync}:leases`,
+      online: `${prefix}{sync}:online`,
+    },
   };
 }
 

@@ -12,6 +12,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
   /** userId → dirty since; claims keep it too, with a lease expiry beside. */
   const dirty = new Map<string, number>();
   const claims = new Map<string, { since: number; expiry: number }>();
+  let online: number | undefined;
   const markDirty = (userId: string, now: number) => {
     if (!dirty.has(userId)) dirty.set(userId, now);
   };
@@ -76,6 +77,12 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
     async dirtyBacklog() {
       const since = [...dirty.values(), ...[...claims.values()].map((c) => c.since)];
       return { dirty: dirty.size, claimed: claims.size, oldestSince: since.length > 0 ? Math.min(...since) : undefined };
+    },
+    async onlineSince() {
+      return online;
+    },
+    async markOnline(now) {
+      online = now;
     },
     async ping() {},
     async close() {

@@ -67,7 +67,8 @@ async function versionChecked(write: () => Promise<unknown>): Promise<'written' 
 }
 
 export async function createMongoProfileStore(options: MongoProfileStoreOptions): Promise<ProfileStore> {
-  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5000, appName: 'user-activity-subgraph' });
+  // Bounded waits: a stalled server must fail operations (and open the sync's breaker), not hang them.
+  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5000, socketTimeoutMS: 10_000, connectTimeoutMS: 5000, appName: 'user-activity-subgraph' });
   await client.connect();
   const db = client.db(options.db);
   const profiles: Collection<ProfileDocument> = db.collection<ProfileDocument>('user_profiles');

@@ -134,6 +134,14 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       return { dirty, claimed, oldestSince: oldest.length > 0 ? Math.min(...oldest) : undefined };
     },
 
+    async onlineSince() {
+      const at = await redis.get(keys.sync.online);
+      return at === null ? undefined : Number(at);
+    },
+    async markOnline(now) {
+      await redis.set(keys.sync.online, String(now));
+    },
+
     async ping() {
       await redis.ping();
     },

@@ -55,6 +55,9 @@ export interface UserStateStore {
   completeClaims(userIds: readonly string[]): Promise<void>;
   /** How many users wait for a sync, and since when the oldest has (epoch ms; undefined when none). */
   dirtyBacklog(): Promise<{ readonly dirty: number; readonly claimed: number; readonly oldestSince: number | undefined }>;
+  /** When this store was marked online (after a fill or a recovery); undefined after a loss. */
+  onlineSince(): Promise<number | undefined>;
+  markOnline(now: number): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

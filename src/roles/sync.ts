@@ -1,0 +1,52 @@
+/** The sync role: dirty users from Redis to MongoDB, with offset checkpoints, and its metrics. */
+import type { Config } from '../config.js';
+import { createKafka } from '../ingest/kafka.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Stores } from '../stores/index.js';
+import { committedOffsets } from '../sync/offsets.js';
+import { createSync } from '../sync/sync.js';
+
+const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
+  const log = logger.child({ component: 'sync' });
+  const kafka = config.adapters === 'servers' ? createKafka(config.kafka, logger) : undefined;
+  const { topics } = config.kafka;
+  const sync = createSync({
+    store: stores.userStates,
+    profiles: stores.profiles,
+    // The processor's groups: the main one on its inputs, the retry worker's on the retry topic.
+    offsets: kafka
+      ? () =>
+          committedOffsets(kafka, [
+            { groupId: config.processor.groupId, topics: [topics.activity, topics.cdc, topics.profile] },
+            { groupId: `${config.processor.groupId}.retry`, topics: [topics.activityRetry] },
+          ])
+      : undefined,
+    batchSize: config.sync.batchSize,
+    leaseMs: config.sync.leaseMs,
+    intervalMs: config.sync.intervalMs,
+  });
+  sync.on('error', (err) => log.warn({ err }, 'sync pass failed; its claims return after their lease'));
+  sync.on('breaker', (state) => {
+    metrics.sync.breaker.set(BREAKER_GAUGE[state]);
+    log.warn({ state }, 'sync breaker');
+  });
+  const observeBacklog = async () => {
+    const backlog = await stores.userStates.dirtyBacklog();
+    metrics.sync.backlog.set({ state: 'dirty' }, backlog.dirty);
+    metrics.sync.backlog.set({ state: 'claimed' }, backlog.claimed);
+    metrics.sync.lagSeconds.set(backlog.oldestSince === undefined ? 0 : (Date.now() - backlog.oldestSince) / 1000);
+  };
+  sync.on('pass', (p) => {
+    metrics.sync.written.inc({ outcome: 'written' }, p.written);
+    metrics.sync.written.inc({ outcome: 'stale' }, p.stale);
+    metrics.sync.written.inc({ outcome: 'failed' }, p.failed);
+    observeBacklog().catch((err: unknown) => log.warn({ err }, 'could not read the sync backlog'));
+  });
+  sync.start();
+  lifecycle.onStop('sync', () => sync.stop());
+  log.info({ intervalMs: config.sync.intervalMs, leaseMs: config.sync.leaseMs }, 'sync running');
+}

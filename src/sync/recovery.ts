@@ -1,0 +1,43 @@
+/**
+ * Rebuilds a lost Redis: every profile's snapshot is restored from MongoDB
+ * (version-checked: a newer state already back in Redis is kept), then Kafka
+ * is replayed from the offsets the snapshots cover. Snapshots carry their
+ * seen event ids, so an event both in a snapshot and in the replay counts once.
+ * Nothing processed before the loss is lost: whatever the last sync did not
+ * write is at or after the recorded offsets.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import { replay } from '../ingest/replay.js';
+import type { Logger } from '../observability/logger.js';
+import type { ProfileStore } from '../stores/profile.js';
+import type { UserStateStore } from '../stores/user-state.js';
+
+export interface RecoveryOptions {
+  readonly store: UserStateStore;
+  readonly profiles: ProfileStore;
+  readonly kafka: Kafka;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
+  readonly logger: Logger;
+}
+
+export async function recover(o: RecoveryOptions): Promise<{ restored: number; replayed: number }> {
+  let restored = 0;
+  for await (const batch of o.profiles.scan(500)) {
+    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot)));
+    restored += batch.length;
+  }
+  const from = await o.profiles.loadCheckpoint();
+  const { messages } = await replay({ kafka: o.kafka, store: o.store, config: o.config, logger: o.logger, from });
+  await o.store.markOnline(Date.now());
+  o.logger.info({ restored, replayed: messages, from }, 'recovered the online state');
+  return { restored, replayed: messages };
+}
+
+/** Recovers when the store has lost its state (no online marker), as at a processor's start. */
+export async function recoverIfLost(o: RecoveryOptions): Promise<boolean> {
+  if ((await o.store.onlineSince()) !== undefined) return false;
+  o.logger.warn('the online state is empty or was lost: recovering from MongoDB and Kafka');
+  await recover(o);
+  return true;
+}

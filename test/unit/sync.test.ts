@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { ActivityEvent } from '../../src/features/activity.js';
+import { DEFAULT_FEATURE_PARAMS } from '../../src/features/params.js';
+import { createMemoryProfileStore } from '../../src/stores/memory-profile-store.js';
+import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
+import type { ProfileStore } from '../../src/stores/profile.js';
+import { createSync } from '../../src/sync/sync.js';
+import { waitFor } from '../support/wait-for.js';
+
+const T0 = Date.UTC(2026, 10, 20);
+const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, userId, type: 'CLICK', itemId: 'i', occurredAt: T0 });
+
+function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: () => Promise<Record<string, number>>) {
+  let now = 1_000;
+  const store = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
+  const sync = createSync({ store, profiles, offsets, batchSize: 2, leaseMs: 10_000, intervalMs: 1_000, breaker: { failures: 2, halfOpenAfterMs: 50 }, clock: () => now });
+  const errors: unknown[] = [];
+  sync.on('error', (e) => errors.push(e));
+  return { store, profiles, sync, errors, tick: (ms: number) => (now += ms) };
+}
+
+describe('sync', () => {
+  it('writes every dirty user’s snapshot, in batches, and leaves nothing claimed', async () => {
+    const { store, profiles, sync } = setup();
+    await store.applyEvents(new Map(['a', 'b', 'c', 'd', 'e'].map((u) => [u, [event(`${u}1`, u)]])), 500);
+    await sync.runOnce();
+    expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+    const stored = await profiles.findMany(['a', 'e']);
+    const exported = await store.exportMany(['a', 'e']);
+    expect(stored.map((p) => p?.snapshot)).toEqual(exported);
+  });
+
+  it('leaves claims of failed writes to come back after their lease, and opens its breaker', async () => {
+    const real = createMemoryProfileStore();
+    let down = true;
+    const flaky: ProfileStore = { ...real, upsertIfNewer: (p) => (down ? Promise.reject(new Error('mongo down')) : real.upsertIfNewer(p)) };
+    const { store, sync, tick } = setup(flaky);
+    await store.applyEvents(new Map(['a', 'b', 'c'].map((u) => [u, [event(`${u}1`, u)]])), 500);
+    await sync.runOnce();
+    expect(sync.breakerState).toBe('open');
+    expect(await store.dirtyBacklog()).toMatchObject({ dirty: 1, claimed: 2 });
+    down = false;
+    // Each pass starts past the last leases; the breaker lets one probe through after its
+    // half-open delay (real time), and closes when it succeeds.
+    await waitFor(async () => (tick(10_001), await sync.runOnce(), sync.breakerState === 'closed'), { timeoutMs: 5_000, what: 'the breaker to close' });
+    tick(10_001);
+    await sync.runOnce();
+    expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+    expect((await real.findMany(['a', 'b', 'c'])).every((p) => p?.version === 1)).toBe(true);
+  });
+
+  it('records offsets only once every user dirty when they were read has been written', async () => {
+    let committed = { 'topic/0': 10 };
+    const { store, profiles, sync, tick } = setup(createMemoryProfileStore(), async () => committed);
+    await store.applyEvents(new Map([['a', [event('a1', 'a')]]]), 900);
+    const held = await store.claimDirty(1, 100_000, 950); // another instance holds a's claim
+    expect(held).toEqual(['a']);
+    await sync.runOnce();
+    expect(await profiles.loadCheckpoint()).toEqual({}); // a, dirty since 900, is not written yet
+    committed = { 'topic/0': 20 };
+    tick(10);
+    await store.completeClaims(['a']); // the other instance wrote it
+    await sync.runOnce();
+    expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 20 });
+  });
+});
