@@ -28,6 +28,7 @@ export function isolatedConfig(extra: Record<string, string> = {}): Config {
       TOPIC_FEATURE_UPDATES: `${id}.updates`,
       TOPIC_CDC: `${id}.cdc`,
       PROCESSOR_GROUP: `${id}.group`,
+      MONGO_DB: id.replace(/-/g, '_'),
       INSTANCE_ID: 'test',
       ...extra,
     },

@@ -1,0 +1,183 @@
+/**
+ * Durable profiles on real Redis, Kafka and the MongoDB-protocol server: the
+ * sync's copies match Redis, versions never go down, a frozen MongoDB loses
+ * nothing, a flushed Redis reads through and recovers, and a dead sync
+ * instance's claims are finished by another.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { createProcessor } from '../../src/ingest/processor.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMongoProfileStore } from '../../src/stores/mongo-profile-store.js';
+import type { ProfileStore } from '../../src/stores/profile.js';
+import { createReadThroughStore } from '../../src/stores/read-through-store.js';
+import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
+import type { UserStateStore } from '../../src/stores/user-state.js';
+import { committedOffsets } from '../../src/sync/offsets.js';
+import { recover } from '../../src/sync/recovery.js';
+import { createSync, type Sync } from '../../src/sync/sync.js';
+import { expectSameState } from '../support/events.js';
+import { startPrivateMongo } from '../support/private-mongo.js';
+import { startPrivateRedis } from '../support/private-redis.js';
+import { eventFile, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+const logger = createLogger('silent');
+
+describe('durable profiles', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+  });
+
+  async function setup(extra: Record<string, string> = {}) {
+    const config = isolatedConfig({ SYNC_LEASE_MS: '2000', ...extra });
+    const kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 1000), keyPrefix: config.redis.keyPrefix, params: config.features });
+    const profiles = await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
+    await profiles.init();
+    const processor = createProcessor({ kafka, store, profiles, config, logger });
+    await processor.start();
+    cleanup.push(() => store.close(), () => profiles.close(), () => processor.stop());
+    const newSync = (): Sync => {
+      const sync = createSync({
+        store,
+        profiles,
+        offsets: () => committedOffsets(kafka, [{ groupId: config.processor.groupId, topics: [config.kafka.topics.activity] }]),
+        batchSize: 200,
+        leaseMs: config.sync.leaseMs,
+        intervalMs: 100,
+        breaker: { failures: 3, halfOpenAfterMs: 1000 },
+      });
+      sync.on('error', () => undefined);
+      return sync;
+    };
+    return { config, kafka, store, profiles, processor, newSync };
+  }
+
+  async function expectMongoMatchesRedis(store: UserStateStore, profiles: ProfileStore, users: string[]) {
+    const [online, durable] = await Promise.all([store.exportMany(users), profiles.findMany(users)]);
+    users.forEach((_, i) => {
+      expect(durable[i]?.version).toBe(online[i]!.state.version);
+      expect(durable[i]!.snapshot).toEqual(online[i]);
+    });
+  }
+
+  it('copies every changed user to MongoDB exactly; two instances and re-sent old versions never lower a version', async () => {
+    const { config, kafka, store, profiles, newSync } = await setup();
+    const events = eventFile(20_000, 400, 61);
+    await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+    const users = [...new Set(events.map((e) => e.userId))];
+
+    const older = (await store.exportMany(users.slice(0, 100))).map((s, i) => ({ userId: users[i]!, snapshot: { ...s!, state: { ...s!.state, version: s!.state.version - 1 } } }));
+    await profiles.upsertIfNewer({ userId: users[0]!, version: 10_000, snapshot: older[0]!.snapshot, updatedAt: 0 }).then(() => undefined);
+    const [one, two] = [newSync(), newSync()];
+    await Promise.all([
+      one.runOnce(),
+      two.runOnce(),
+      // Old versions arriving late, concurrently with the sync.
+      ...older.slice(1).map((o) => profiles.upsertIfNewer({ userId: o.userId, version: o.snapshot.state.version, snapshot: o.snapshot, updatedAt: 0 })),
+    ]);
+    await one.runOnce(); // anything an old version raced past gets its turn
+    expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+    // users[0] was given a far newer version by hand: the sync's older copy did not replace it.
+    expect((await profiles.findMany([users[0]!]))[0]?.version).toBe(10_000);
+    await expectMongoMatchesRedis(store, profiles, users.slice(1));
+    expect(await profiles.loadCheckpoint()).toEqual(await committedOffsets(kafka, [{ groupId: config.processor.groupId, topics: [config.kafka.topics.activity] }]));
+  });
+
+  it('keeps processing into Redis while MongoDB is frozen for 30 s, then writes everything, with nothing in the DLQ', async () => {
+    const mongo = await startPrivateMongo();
+    cleanup.push(() => mongo.stop());
+    const { config, kafka, store, profiles, newSync } = await setup({ MONGO_URL: mongo.url });
+    const sync = newSync();
+    sync.start();
+    cleanup.push(() => sync.stop());
+    const events = eventFile(20_000, 300, 62);
+    await produce(kafka, config.kafka.topics.activity, events.slice(0, 5_000).map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+
+    process.kill(mongo.pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    await produce(kafka, config.kafka.topics.activity, events.slice(5_000).map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    expect((await store.dirtyBacklog()).dirty + (await store.dirtyBacklog()).claimed).toBeGreaterThan(0);
+    await waitFor(() => sync.breakerState === 'open', { timeoutMs: 30_000, what: 'the sync breaker to open' });
+    // The outage lasts 30 s; this is its length, not a wait for a condition.
+    await sleep(Math.max(0, 30_000 - (Date.now() - frozenAt)));
+    process.kill(mongo.pid, 'SIGCONT');
+
+    await waitFor(async () => {
+      const b = await store.dirtyBacklog();
+      return b.dirty === 0 && b.claimed === 0;
+    }, { timeoutMs: 60_000, intervalMs: 200, what: 'the backlog to drain into MongoDB' });
+    const users = [...new Set(events.map((e) => e.userId))];
+    await expectMongoMatchesRedis(store, profiles, users);
+    const expected = referenceStates(events, config.features);
+    const durable = await profiles.findMany(users);
+    users.forEach((id, i) => expectSameState(durable[i]!.snapshot.state, expected.get(id), 1e-9, { bookkeeping: false }));
+    expect(await readAll(kafka, config.kafka.topics.activityDlq, 0)).toEqual([]);
+  }, 180_000);
+
+  it('reads through to MongoDB after Redis is flushed, and recovery rebuilds the clean state, events after the last sync included', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(() => redis.stop());
+    const { config, kafka, store, profiles, processor, newSync } = await setup({ REDIS_URL: redis.url });
+    const a = eventFile(6_000, 200, 63);
+    const b = eventFile(3_000, 100, 64).map((e) => ({ ...e, eventId: `b-${e.eventId}` })); // users 0–99 again, after the sync
+    await produce(kafka, config.kafka.topics.activity, a.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+    await newSync().runOnce();
+    await produce(kafka, config.kafka.topics.activity, b.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+    await processor.stop();
+
+    const untouched = [...new Set(a.map((e) => e.userId))].filter((u) => !b.some((e) => e.userId === u));
+    expect(untouched.length).toBeGreaterThan(50);
+    const before = await store.loadMany(untouched);
+    const flusher = new Redis(redis.url);
+    await flusher.flushall();
+    expect(await store.loadMany(untouched.slice(0, 1))).toEqual([undefined]);
+
+    let fellThrough = 0;
+    const readThrough = createReadThroughStore(store, profiles, (n) => (fellThrough += n));
+    expect(await readThrough.loadMany(untouched)).toEqual(before);
+    expect(fellThrough).toBe(untouched.length);
+    expect(await store.loadMany(untouched)).toEqual(before); // written back
+    flusher.disconnect();
+
+    await recover({ store, profiles, kafka, config, logger });
+    const all = [...a, ...b];
+    const expected = referenceStates(all, config.features);
+    const users = [...expected.keys()];
+    const recovered = await store.loadMany(users);
+    users.forEach((id, i) => expectSameState(recovered[i], expected.get(id), 1e-9, { bookkeeping: false }));
+    expect(await store.onlineSince()).toBeGreaterThan(0);
+  });
+
+  it('finishes the claims of a sync instance that died holding them, once their lease ends', async () => {
+    const { config, kafka, store, profiles, newSync } = await setup();
+    const events = eventFile(2_000, 50, 65);
+    await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+    // The dying instance: it claims everything, then is gone before writing anything.
+    const dead = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 1000), keyPrefix: config.redis.keyPrefix, params: config.features });
+    const claimed = await dead.claimDirty(1000, config.sync.leaseMs, Date.now());
+    await dead.close();
+    expect(claimed.length).toBe(50);
+
+    const survivor = newSync();
+    await survivor.runOnce();
+    expect((await store.dirtyBacklog()).claimed).toBe(50); // still the dead instance's, within its lease
+    await waitFor(async () => {
+      await survivor.runOnce();
+      return (await store.dirtyBacklog()).claimed === 0;
+    }, { timeoutMs: 15_000, intervalMs: 250, what: 'the survivor to take over the expired claims' });
+    await expectMongoMatchesRedis(store, profiles, claimed);
+  });
+});
