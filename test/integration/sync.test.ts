@@ -7,7 +7,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
 import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { createProcessor } from '../../src/ingest/processor.js';
 import { createLogger } from '../../src/observability/logger.js';
