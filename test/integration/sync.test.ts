@@ -16,7 +16,7 @@ import { createReadThroughStore } from '../../src/stores/read-through-store.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { committedOffsets } from '../../src/sync/offsets.js';
-import { recover } from '../../src/sync/recovery.js';
+import { recoverIfLost } from '../../src/sync/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateMongo } from '../support/private-mongo.js';
@@ -150,13 +150,27 @@ describe('durable profiles', () => {
     expect(await store.loadMany(untouched)).toEqual(before); // written back
     flusher.disconnect();
 
-    await recover({ store, profiles, kafka, config, logger });
+    // What a processor does at start: the online marker went with the flush, so it recovers.
+    expect(await recoverIfLost({ store, profiles, kafka, config, logger })).toBe(true);
+    expect(await recoverIfLost({ store, profiles, kafka, config, logger })).toBe(false);
     const all = [...a, ...b];
     const expected = referenceStates(all, config.features);
     const users = [...expected.keys()];
     const recovered = await store.loadMany(users);
     users.forEach((id, i) => expectSameState(recovered[i], expected.get(id), 1e-9, { bookkeeping: false }));
     expect(await store.onlineSince()).toBeGreaterThan(0);
+  });
+
+  it('writes a static profile event to MongoDB at once, before Redis, without waiting for the sync', async () => {
+    const { config, kafka, store, profiles } = await setup();
+    await produce(kafka, config.kafka.topics.profile, [
+      { key: 'vip-1', value: JSON.stringify({ userId: 'vip-1', version: 4, vip: true, status: 'gold-member' }) },
+    ]);
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.profile]);
+    const [durable] = await profiles.findMany(['vip-1']);
+    expect(durable!.snapshot.state).toMatchObject({ vip: true, status: 'gold-member', profileVersion: 4 });
+    const [online] = await store.loadMany(['vip-1']);
+    expect(online).toMatchObject({ vip: true, profileVersion: 4 });
   });
 
   it('finishes the claims of a sync instance that died holding them, once their lease ends', async () => {
