@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { loadConfig, type Config } from '../src/config.js';
 import { startLocalServices } from '../src/dev/local-services.js';
+import { isolatedEnv } from '../test/support/processor-harness.js';
 
 /** The servers named in the environment, or the local ones started for the run. */
 export async function benchServers(): Promise<{ REDIS_URL: string; KAFKA_BROKERS: string; MONGO_URL: string }> {
@@ -13,23 +14,7 @@ export async function benchServers(): Promise<{ REDIS_URL: string; KAFKA_BROKERS
 }
 
 export function benchConfig(servers: Record<string, string>, extra: Record<string, string> = {}): Config {
-  const id = `bench-${randomUUID().slice(0, 8)}`;
-  return loadConfig(
-    {
-      ...servers,
-      LOG_LEVEL: 'silent',
-      REDIS_KEY_PREFIX: `${id}:`,
-      TOPIC_ACTIVITY: `${id}.activity`,
-      TOPIC_ACTIVITY_RETRY: `${id}.retry`,
-      TOPIC_ACTIVITY_DLQ: `${id}.dlq`,
-      TOPIC_PROFILE: `${id}.profile`,
-      TOPIC_FEATURE_UPDATES: `${id}.updates`,
-      TOPIC_CDC: `${id}.cdc`,
-      PROCESSOR_GROUP: `${id}.group`,
-      ...extra,
-    },
-    {},
-  );
+  return loadConfig({ ...servers, LOG_LEVEL: 'silent', ...isolatedEnv(`bench-${randomUUID().slice(0, 8)}`), ...extra }, {});
 }
 
 export const median = (xs: readonly number[]): number => {

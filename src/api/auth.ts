@@ -7,23 +7,20 @@ import { timingSafeEqual } from 'node:crypto';
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
+import type { Config } from '../config.js';
 
 export type Viewer =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'user'; readonly userId: string }
   | { readonly kind: 'internal'; readonly subject: string };
 
-export interface AuthConfig {
-  /** Required in the router-authorization header when set. */
-  readonly routerSecret?: string | undefined;
-  /** HS256 shared secret, or an RS256 public key (PEM). Neither: authentication is off (development only). */
-  readonly jwtSecret?: string | undefined;
-  readonly jwtPublicKey?: string | undefined;
-  readonly issuer?: string | undefined;
-  readonly audience?: string | undefined;
-  /** A token with this scope reads every user. */
-  readonly internalScope: string;
-}
+/**
+ * The router secret (required in the router-authorization header when set),
+ * the JWT key (an HS256 secret or an RS256 public key; neither turns
+ * authentication off, in development only), issuer, audience, and the scope
+ * that reads every user.
+ */
+export type AuthConfig = Config['auth'];
 
 export const ROUTER_SECRET_HEADER = 'router-authorization';
 

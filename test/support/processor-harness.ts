@@ -12,28 +12,24 @@ import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js'
 import { waitFor } from './wait-for.js';
 import { servers, unique } from './servers.js';
 
-/** A config whose topics, group and Redis namespace no other test uses. */
+/** Environment naming topics, group, Redis namespace and database of their own, under `id`. */
+export function isolatedEnv(id: string): Record<string, string> {
+  return {
+    REDIS_KEY_PREFIX: `${id}:`,
+    TOPIC_ACTIVITY: `${id}.activity`,
+    TOPIC_ACTIVITY_RETRY: `${id}.retry`,
+    TOPIC_ACTIVITY_DLQ: `${id}.dlq`,
+    TOPIC_PROFILE: `${id}.profile`,
+    TOPIC_FEATURE_UPDATES: `${id}.updates`,
+    TOPIC_CDC: `${id}.cdc`,
+    PROCESSOR_GROUP: `${id}.group`,
+    MONGO_DB: id.replace(/-/g, '_'),
+  };
+}
+
+/** A config whose topics, group, Redis namespace and database no other test uses. */
 export function isolatedConfig(extra: Record<string, string> = {}): Config {
-  const id = unique('p');
-  const s = servers();
-  return loadConfig(
-    {
-      ...s,
-      LOG_LEVEL: 'warn',
-      REDIS_KEY_PREFIX: `${id}:`,
-      TOPIC_ACTIVITY: `${id}.activity`,
-      TOPIC_ACTIVITY_RETRY: `${id}.retry`,
-      TOPIC_ACTIVITY_DLQ: `${id}.dlq`,
-      TOPIC_PROFILE: `${id}.profile`,
-      TOPIC_FEATURE_UPDATES: `${id}.updates`,
-      TOPIC_CDC: `${id}.cdc`,
-      PROCESSOR_GROUP: `${id}.group`,
-      MONGO_DB: id.replace(/-/g, '_'),
-      INSTANCE_ID: 'test',
-      ...extra,
-    },
-    {},
-  );
+  return loadConfig({ ...servers(), LOG_LEVEL: 'warn', INSTANCE_ID: 'test', ...isolatedEnv(unique('p')), ...extra }, {});
 }
 
 /** The environment that gives a child process the same config. */
