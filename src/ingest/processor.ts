@@ -7,7 +7,7 @@
  *
  * Profile events are applied one at a time, in order, not batched.
  */
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProfileStore } from '../stores/profile.js';
@@ -56,7 +56,8 @@ export function createProcessor(o: ProcessorOptions): Processor {
   const { topics } = o.config.kafka;
   const log = o.logger.child({ component: 'processor' });
   const clock = o.clock ?? Date.now;
-  const producer: Producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // The Java-compatible partitioner (murmur2): a userId key lands where Java producers (Debezium) put it.
+  const producer: Producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = o.kafka.consumer({
     groupId: o.groupId ?? o.config.processor.groupId,
     sessionTimeout: 30_000,
