@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { PartitionOffsets } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
+import { committedOffsets, endOffsets, reached, sum } from './offsets.js';
 import { createProcessor } from './processor.js';
 
 export interface ReplayOptions {
@@ -28,36 +29,12 @@ export interface ReplayOptions {
   readonly from?: PartitionOffsets;
 }
 
-type Offsets = Map<string, bigint>;
-
-async function ends(kafka: Kafka, topics: readonly string[], groupId?: string): Promise<Offsets> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const out: Offsets = new Map();
-    if (groupId === undefined) {
-      for (const topic of topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) out.set(`${topic}/${p.partition}`, BigInt(p.high));
-      }
-    } else {
-      for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
-        for (const p of t.partitions) out.set(`${t.topic}/${p.partition}`, BigInt(p.offset === '-1' ? 0 : p.offset));
-      }
-    }
-    return out;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-const total = (o: Offsets) => [...o.values()].reduce((a, b) => a + b, 0n);
-
 export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: number }> {
   const started = Date.now();
   const { topics } = o.config.kafka;
   const inputs = [topics.activity, topics.cdc, topics.profile, ...(o.from ? [topics.activityRetry] : [])];
   const groupId = `replay-${randomUUID()}`;
-  const target = await ends(o.kafka, inputs);
+  const target = await endOffsets(o.kafka, inputs);
   const processor = createProcessor({ ...o, groupId, fromBeginning: true, sideEffects: false, extraTopics: o.from ? [topics.activityRetry] : [] });
   await processor.start();
   for (const [tp, offset] of Object.entries(o.from ?? {})) {
@@ -66,15 +43,14 @@ export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: 
   }
   try {
     for (;;) {
-      const done = await ends(o.kafka, inputs, groupId);
-      o.onProgress?.(Number(total(done)), Number(total(target)));
-      const start = (tp: string) => BigInt(o.from?.[tp] ?? 0);
-      if ([...target].every(([tp, end]) => (done.get(tp) ?? 0n) >= end || start(tp) >= end)) break;
+      const done = await committedOffsets(o.kafka, [{ groupId, topics: inputs }]);
+      o.onProgress?.(sum(done), sum(target));
+      if (reached(done, target, o.from)) break;
       await sleep(250);
     }
   } finally {
     await processor.stop();
   }
-  const replayed = [...target].reduce((n, [tp, end]) => n + Math.max(0, Number(end) - Number(o.from?.[tp] ?? 0)), 0);
+  const replayed = Object.entries(target).reduce((n, [tp, end]) => n + Math.max(0, end - (o.from?.[tp] ?? 0)), 0);
   return { messages: replayed, ms: Date.now() - started };
 }

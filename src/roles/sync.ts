@@ -5,7 +5,7 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
-import { committedOffsets } from '../sync/offsets.js';
+import { committedOffsets } from '../ingest/offsets.js';
 import { createSync } from '../sync/sync.js';
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { DependencyError } from '../../src/errors.js';
 import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { committedOffsets, sum } from '../../src/ingest/offsets.js';
 import { createProcessor } from '../../src/ingest/processor.js';
 import { createRetryWorker } from '../../src/ingest/retry-worker.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -29,16 +30,8 @@ const logger = createLogger('silent');
 const openStore = (c: Config, url = c.redis.url) =>
   createRedisUserStateStore({ redis: connectRedis(url, 500), keyPrefix: c.redis.keyPrefix, params: c.features });
 
-async function committed(kafka: ReturnType<typeof createKafka>, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return t!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const committed = async (kafka: ReturnType<typeof createKafka>, groupId: string, topic: string): Promise<number> =>
+  sum(await committedOffsets(kafka, [{ groupId, topics: [topic] }]));
 
 async function expectReferenceState(store: UserStateStore, events: Parameters<typeof referenceStates>[0], config: Config) {
   const expected = referenceStates(events, config.features);

@@ -15,7 +15,7 @@ import type { ProfileStore } from '../../src/stores/profile.js';
 import { createReadThroughStore } from '../../src/stores/read-through-store.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
-import { committedOffsets } from '../../src/sync/offsets.js';
+import { committedOffsets } from '../../src/ingest/offsets.js';
 import { recoverIfLost } from '../../src/sync/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';

@@ -7,6 +7,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ITEM_TYPES, ACTIVITY_TYPES, type ActivityEvent } from '../../src/features/activity.js';
 import { applyEvents } from '../../src/features/apply.js';
+import { committedOffsets, endOffsets, reached } from '../../src/ingest/offsets.js';
 import type { FeatureParams } from '../../src/features/params.js';
 import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
 import { waitFor } from './wait-for.js';
@@ -91,19 +92,7 @@ export async function produce(kafka: Kafka, topic: string, messages: readonly Me
 
 /** Committed offsets of `groupId` have reached the end of every partition of `topics`. */
 export async function caughtUp(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const at = new Map(committed!.partitions.map((p) => [p.partition, BigInt(p.offset === '-1' ? 0 : p.offset)]));
-      if (ends.some((e) => (at.get(e.partition) ?? 0n) < BigInt(e.high))) return false;
-    }
-    return true;
-  } finally {
-    await admin.disconnect();
-  }
+  return reached(await committedOffsets(kafka, [{ groupId, topics }]), await endOffsets(kafka, topics));
 }
 
 export const waitCaughtUp = (kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 60_000) =>
