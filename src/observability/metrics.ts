@@ -71,7 +71,7 @@ export function createMetrics(): Metrics {
       backlog: new Gauge({ name: 'uas_sync_backlog', help: 'Users waiting for the sync, by state (dirty, claimed)', labelNames: ['state'], registers: [registry] }),
       lagSeconds: new Gauge({ name: 'uas_sync_lag_seconds', help: 'How long the oldest unsynced change has waited', registers: [registry] }),
       breaker: new Gauge({ name: 'uas_sync_breaker_state', help: 'The sync breaker: 0 closed, 1 half-open, 2 open', registers: [registry] }),
-      written: new Counter({ name: 'uas_sync_profiles_total', help: 'Profiles the sync wrote, by outcome (written, stale, failed)', labelNames: ['outcome'], registers: [registry] }),
+      written: new Counter({ name: 'uas_sync_profiles_total', help: 'Profiles the sync wrote, by outcome (written, stale, failed, rewritten after a late write)', labelNames: ['outcome'], registers: [registry] }),
       readThrough: new Counter({ name: 'uas_read_through_total', help: 'Users read from MongoDB because Redis did not have them', registers: [registry] }),
     },
     observeApplier(applier) {

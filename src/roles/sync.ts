@@ -44,6 +44,7 @@ export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecyc
     metrics.sync.written.inc({ outcome: 'written' }, p.written);
     metrics.sync.written.inc({ outcome: 'stale' }, p.stale);
     metrics.sync.written.inc({ outcome: 'failed' }, p.failed);
+    metrics.sync.written.inc({ outcome: 'rewritten' }, p.rewritten);
     observeBacklog().catch((err: unknown) => log.warn({ err }, 'could not read the sync backlog'));
   });
   sync.start();

@@ -11,6 +11,15 @@
  * dirty (or claimed) since no later than that moment. Once the oldest dirty
  * time is past that moment, every such user has been written, so the offsets
  * are recorded in MongoDB: recovering from them loses nothing.
+ *
+ * A write that failed without an answer (a timeout, a dropped connection)
+ * may still be applied later by the server. On a server that applies one
+ * document's update atomically that is harmless (its version filter misses);
+ * FerretDB does not, so such a late write could replace a newer copy. Users
+ * whose write failed that way stay "uncertain": once the breaker has been
+ * closed for `settleMs`, their stored versions are compared with Redis,
+ * rewritten if lower, and dropped only when found equal. No checkpoint is
+ * recorded while any user is uncertain.
  */
 import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
@@ -27,11 +36,13 @@ export interface SyncOptions {
   readonly intervalMs: number;
   /** Consecutive failed writes that open the breaker, and how long it stays open before one probe. */
   readonly breaker?: { readonly failures: number; readonly halfOpenAfterMs: number };
+  /** How long after the breaker closes a late write is assumed to have landed (default 2 s). */
+  readonly settleMs?: number;
   readonly clock?: () => number;
 }
 
 export interface SyncEvents {
-  pass: [{ written: number; stale: number; failed: number; durationMs: number }];
+  pass: [{ written: number; stale: number; failed: number; rewritten: number; durationMs: number }];
   checkpoint: [PartitionOffsets];
   error: [unknown];
   breaker: ['open' | 'half-open' | 'closed'];
@@ -55,8 +66,15 @@ export function createSync(o: SyncOptions): Sync {
     halfOpenAfter: o.breaker?.halfOpenAfterMs ?? 5_000,
     breaker: new ConsecutiveBreaker(o.breaker?.failures ?? 5),
   });
-  breaker.onStateChange((state) => emitter.emit('breaker', STATE_NAMES[state]));
+  const settleMs = o.settleMs ?? 2_000;
+  let closedAt = clock();
+  breaker.onStateChange((state) => {
+    if (state === CircuitState.Closed) closedAt = clock();
+    emitter.emit('breaker', STATE_NAMES[state]);
+  });
   const pending: { at: number; offsets: PartitionOffsets }[] = [];
+  /** userId → when its last write failed without an answer. */
+  const uncertain = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
@@ -82,7 +100,11 @@ export function createSync(o: SyncOptions): Sync {
             done.push(userId);
           } catch (error) {
             failed++;
-            if (!(error instanceof BrokenCircuitError)) emitter.emit('error', error);
+            // Refused by the open breaker: never sent. Anything else may still land later.
+            if (!(error instanceof BrokenCircuitError)) {
+              uncertain.set(userId, clock());
+              emitter.emit('error', error);
+            }
           }
         }),
       );
@@ -90,13 +112,34 @@ export function createSync(o: SyncOptions): Sync {
       // Claims not completed come back when their lease ends; do not spin on a failing store.
       if (failed > 0) break;
     }
+    const rewritten = failed === 0 ? await settleUncertain() : 0;
     await checkpoint();
-    emitter.emit('pass', { written, stale, failed, durationMs: clock() - started });
+    emitter.emit('pass', { written, stale, failed, rewritten, durationMs: clock() - started });
+  }
+
+  /** Rewrites uncertain users whose stored copy fell behind Redis; drops those found equal. */
+  async function settleUncertain(): Promise<number> {
+    if (breaker.state !== CircuitState.Closed || clock() - closedAt < settleMs) return 0;
+    const ids = [...uncertain].filter(([, at]) => clock() - at >= settleMs).map(([id]) => id);
+    if (ids.length === 0) return 0;
+    const [online, durable] = await Promise.all([o.store.exportMany(ids), breaker.execute(() => o.profiles.findMany(ids))]);
+    let rewritten = 0;
+    await Promise.all(
+      ids.map(async (userId, i) => {
+        const snapshot = online[i];
+        if (!snapshot || (durable[i]?.version ?? -1) >= snapshot.state.version) return uncertain.delete(userId);
+        // Behind: write it again, and look once more after the next settle delay.
+        await breaker.execute(() => o.profiles.upsertIfNewer({ userId, version: snapshot.state.version, snapshot, updatedAt: clock() }));
+        uncertain.set(userId, clock());
+        rewritten++;
+      }),
+    );
+    return rewritten;
   }
 
   /** Records the newest offsets that every write since has covered. */
   async function checkpoint(): Promise<void> {
-    if (pending.length === 0) return;
+    if (pending.length === 0 || uncertain.size > 0) return;
     const { oldestSince } = await o.store.dirtyBacklog();
     let covered: PartitionOffsets | undefined;
     while (pending.length > 0 && (oldestSince === undefined || pending[0]!.at < oldestSince)) covered = pending.shift()!.offsets;

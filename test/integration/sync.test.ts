@@ -111,11 +111,15 @@ describe('durable profiles', () => {
     await sleep(Math.max(0, 30_000 - (Date.now() - frozenAt)));
     process.kill(mongo.pid, 'SIGCONT');
 
+    const users = [...new Set(events.map((e) => e.userId))];
+    // Writes the frozen server still held may land after it resumes; the sync finds and rewrites
+    // any copy they set back, so wait for MongoDB to match, then check it exactly.
     await waitFor(async () => {
       const b = await store.dirtyBacklog();
-      return b.dirty === 0 && b.claimed === 0;
-    }, { timeoutMs: 60_000, intervalMs: 200, what: 'the backlog to drain into MongoDB' });
-    const users = [...new Set(events.map((e) => e.userId))];
+      if (b.dirty > 0 || b.claimed > 0) return false;
+      const [online, durable] = await Promise.all([store.exportMany(users), profiles.findMany(users)]);
+      return users.every((_, i) => durable[i]?.version === online[i]!.state.version);
+    }, { timeoutMs: 60_000, intervalMs: 500, what: 'MongoDB to hold every user’s newest version' });
     await expectMongoMatchesRedis(store, profiles, users);
     const expected = referenceStates(events, config.features);
     const durable = await profiles.findMany(users);

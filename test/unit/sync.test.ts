@@ -63,4 +63,41 @@ describe('sync', () => {
     await sync.runOnce();
     expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 20 });
   });
+
+  it('rewrites a copy that a late write set back, and records no offsets until it has', async () => {
+    const real = createMemoryProfileStore();
+    let timeoutsLeft = 1;
+    let behind = false;
+    let lateWriteLands = false;
+    // A write times out but the server still applies it, just after the retry that succeeded,
+    // setting the copy back a version (FerretDB does not apply one document's update atomically).
+    const ghostly: ProfileStore = {
+      ...real,
+      upsertIfNewer: async (p) => {
+        if (timeoutsLeft-- > 0) {
+          lateWriteLands = true;
+          throw new Error('socket timeout');
+        }
+        behind = lateWriteLands;
+        lateWriteLands = false;
+        return real.upsertIfNewer(p);
+      },
+      findMany: async (ids) => (await real.findMany(ids)).map((p) => p && (behind ? { ...p, version: p.version - 1 } : p)),
+    };
+    const { store, profiles, sync, tick } = setup(ghostly, async () => ({ 'topic/0': 5 }));
+    const rewrites: number[] = [];
+    sync.on('pass', (p) => rewrites.push(p.rewritten));
+    await store.applyEvents(new Map([['a', [event('a1', 'a')]]]), 500);
+    await sync.runOnce(); // the write times out: a is uncertain, its claim stays
+    expect(rewrites).toEqual([0]);
+    tick(10_001);
+    await sync.runOnce(); // a is claimed and written again; the late write then sets it back; settling finds and rewrites it
+    expect(rewrites.at(-1)).toBe(1);
+    expect(await profiles.loadCheckpoint()).toEqual({}); // still uncertain: no offsets yet
+    tick(2_001);
+    await sync.runOnce(); // found equal: settled, and the offsets are recorded
+    expect(rewrites.at(-1)).toBe(0);
+    expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 5 });
+    expect((await profiles.findMany(['a']))[0]?.version).toBe(1);
+  });
 });
