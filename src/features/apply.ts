@@ -33,6 +33,8 @@ export interface ApplyOutcome {
   readonly applied: number;
   readonly duplicates: number;
   readonly late: number;
+  /** Per event, in order: applied now for the first time (neither a duplicate nor late). */
+  readonly fresh: readonly boolean[];
 }
 
 export function applyEvents(
@@ -52,17 +54,19 @@ export function applyEvents(
   let applied = 0;
   let duplicates = 0;
   let late = 0;
+  const fresh = events.map(() => false);
 
-  for (const e of events) {
+  events.forEach((e, index) => {
     if (ids.has(e.eventId)) {
       duplicates++;
-      continue;
+      return;
     }
     if (e.occurredAt < watermark - p.dedupeHorizonMs) {
       late++;
-      continue;
+      return;
     }
     applied++;
+    fresh[index] = true;
     ids.set(e.eventId, e.occurredAt);
     watermark = Math.max(watermark, e.occurredAt);
     const weight = p.weights[e.type];
@@ -88,9 +92,9 @@ export function applyEvents(
       const inc = scaledWeight(weight, e.occurredAt, p.affinityEpochMs, p.halfLifeMs);
       categoryIncrements.set(e.category, (categoryIncrements.get(e.category) ?? 0) + inc);
     }
-  }
+  });
 
-  if (applied === 0) return { state, seen, applied, duplicates, late };
+  if (applied === 0) return { state, seen, applied, duplicates, late, fresh };
 
   // Summed per batch first, then added: the order of additions the Lua script uses too.
   for (const [category, inc] of categoryIncrements) categories[category] = (categories[category] ?? 0) + inc;
@@ -119,6 +123,7 @@ export function applyEvents(
     applied,
     duplicates,
     late,
+    fresh,
   };
 }
 

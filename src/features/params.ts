@@ -34,3 +34,31 @@ export const DEFAULT_FEATURE_PARAMS: FeatureParams = Object.freeze({
   affinityEpochMs: Date.UTC(2025, 0, 1),
   freshnessMs: DAY_MS,
 });
+
+/** Every constant of the recommendation maths (see cooccurrence.ts and recommend.ts). */
+export interface RecommendationParams {
+  /** Off: the processor keeps no item graph and users get no recommendations. */
+  readonly enabled: boolean;
+  /** K: an interaction pairs its item with at most this many of the user's latest items. */
+  readonly anchors: number;
+  /** M: each item keeps at most this many neighbours per relation, the strongest. */
+  readonly neighbours: number;
+  /** The largest `limit` a client may ask for (recommendations, alsoViewed, alsoBought). */
+  readonly maxLimit: number;
+  /** An anchor this much older than the user's latest item counts half. */
+  readonly recencyHalfLifeMs: number;
+  /** Trending popularity halves over this span of event time. */
+  readonly trendingHalfLifeMs: number;
+  /** Items the trending list keeps. */
+  readonly trendingSize: number;
+}
+
+export const DEFAULT_RECOMMENDATION_PARAMS: RecommendationParams = Object.freeze({
+  enabled: true,
+  anchors: 10,
+  neighbours: 50,
+  maxLimit: 50,
+  recencyHalfLifeMs: DAY_MS,
+  trendingHalfLifeMs: DAY_MS,
+  trendingSize: 500,
+});

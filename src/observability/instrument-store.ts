@@ -15,7 +15,7 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     };
   return {
     loadMany: timed('loadMany', (ids, options) => store.loadMany(ids, options)),
-    applyEvents: timed('applyEvents', (byUser, now) => store.applyEvents(byUser, now)),
+    applyEvents: timed('applyEvents', (byUser, now, options) => store.applyEvents(byUser, now, options)),
     applyProfile: timed('applyProfile', (u, now) => store.applyProfile(u, now)),
     exportMany: timed('exportMany', (ids) => store.exportMany(ids)),
     restore: timed('restore', (id, s) => store.restore(id, s)),

@@ -1,6 +1,7 @@
 import { applyEvents, applyProfile } from '../features/apply.js';
 import type { FeatureParams } from '../features/params.js';
 import { DEFAULT_USER_STATE } from '../features/state.js';
+import { recentItemsOf } from '../features/view.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 /**
@@ -24,17 +25,18 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
         return u && copy(u).state;
       });
     },
-    async applyEvents(byUser, now) {
+    async applyEvents(byUser, now, options) {
       const results = new Map<string, UserBatchResult>();
       for (const [userId, events] of byUser) {
         const current = users.get(userId) ?? { state: DEFAULT_USER_STATE, seen: {} };
         const outcome = applyEvents(current.state, new Map(Object.entries(current.seen)), events, params, now);
+        const latestBefore = recentItemsOf(current.state, params).slice(0, options?.latestBefore ?? 0);
         if (outcome.applied > 0) {
           users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.seen) });
           markDirty(userId, now);
         }
-        const { applied, duplicates, late } = outcome;
-        results.set(userId, { version: outcome.state.version, applied, duplicates, late });
+        const { applied, duplicates, late, fresh } = outcome;
+        results.set(userId, { version: outcome.state.version, applied, duplicates, late, fresh, latestBefore });
       }
       return results;
     },

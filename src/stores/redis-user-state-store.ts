@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import type { FeatureParams } from '../features/params.js';
 import { ACTIVITY_TYPES } from '../features/activity.js';
+import type { RecentItem } from '../features/view.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
@@ -29,6 +30,13 @@ function scriptParams(p: FeatureParams): string {
     windows: p.windows.map((w) => [bucketWidth(w), w.buckets]),
     weights: Object.fromEntries(ACTIVITY_TYPES.map((t) => [t, p.weights[t]])),
   });
+}
+
+/** [itemId, at, ...] as a sorted set replies WITHSCORES. */
+function recentList(flat: readonly string[]): RecentItem[] {
+  const out: RecentItem[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ itemId: flat[i]!, at: Number(flat[i + 1]) });
+  return out;
 }
 
 /** Unwraps pipeline replies, throwing the first error. */
@@ -76,21 +84,22 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     },
     exportMany: (userIds) => read(userIds, true),
 
-    async applyEvents(byUser, now) {
+    async applyEvents(byUser, now, options) {
+      const latestBefore = options?.latestBefore ?? 0;
       const results = new Map<string, UserBatchResult>();
       if (byUser.size === 0) return results;
       const pipeline = redis.pipeline();
       for (const [userId, events] of byUser) {
         const eventArgs = events.flatMap((e) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt]);
-        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, ...eventArgs);
+        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
         // The dirty index is its own slot, so it is written beside the script, not inside it.
         // NX keeps the time the user first became dirty: the sync's lag.
         pipeline.zadd(keys.sync.dirty, 'NX', now, userId);
       }
       const values = replies(await pipeline.exec());
       [...byUser.keys()].forEach((userId, i) => {
-        const [version, applied, duplicates, late] = values[2 * i] as [number, number, number, number];
-        results.set(userId, { version, applied, duplicates, late });
+        const [version, applied, duplicates, late, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
+        results.set(userId, { version, applied, duplicates, late, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentList(latest) });
       });
       return results;
     },

@@ -1,6 +1,7 @@
 import type { ActivityEvent } from '../features/activity.js';
 import type { ProfileUpdate } from '../features/apply.js';
 import type { UserState } from '../features/state.js';
+import type { RecentItem } from '../features/view.js';
 
 export type { UserState };
 
@@ -18,6 +19,15 @@ export interface UserBatchResult {
   readonly applied: number;
   readonly duplicates: number;
   readonly late: number;
+  /** Per event, in order: applied now for the first time (neither a duplicate nor late). */
+  readonly fresh: readonly boolean[];
+  /** The user's latest items before the batch, latest first, as many as `ApplyOptions.latestBefore` asked. */
+  readonly latestBefore: readonly RecentItem[];
+}
+
+export interface ApplyOptions {
+  /** How many of each user's latest items before the batch to report (the item graph's anchors); 0 by default. */
+  readonly latestBefore?: number;
 }
 
 /**
@@ -39,7 +49,7 @@ export interface UserStateStore {
    * Applies each user's events (see features/apply.ts), atomically per user,
    * and marks changed users dirty for the sync.
    */
-  applyEvents(byUser: ReadonlyMap<string, readonly ActivityEvent[]>, now: number): Promise<Map<string, UserBatchResult>>;
+  applyEvents(byUser: ReadonlyMap<string, readonly ActivityEvent[]>, now: number, options?: ApplyOptions): Promise<Map<string, UserBatchResult>>;
   /** Applies a static profile update; the new version, or 0 when the stored profile is as new. */
   applyProfile(update: ProfileUpdate, now: number): Promise<number>;
   /** Snapshots of `userIds`, in order, `undefined` for unknown users. */

@@ -10,6 +10,7 @@ import type { ActivityEvent } from '../../src/features/activity.js';
 import { applyEvents } from '../../src/features/apply.js';
 import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from '../../src/features/params.js';
 import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
+import { recentItemsOf } from '../../src/features/view.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { byUser, eventsArb, expectSameState, T0 } from '../support/events.js';
 
@@ -55,6 +56,32 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(await store.loadMany([])).toEqual([]);
     });
 
+    it('reports which events were fresh and the latest items before each batch, as the reference model does', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(eventsArb({ maxLength: 60 }), fc.array(fc.nat(), { maxLength: 3 }), async (events, cuts) => {
+          run++;
+          const scoped = events.map((e) => ({ ...e, userId: `f${run}-${e.userId}`, eventId: `f${run}-${e.eventId}` }));
+          // Duplicates within and across batches.
+          const doubled = [...scoped, ...scoped.filter((_, i) => i % 3 === 0)];
+          const ends = [...new Set(cuts.map((c) => c % doubled.length))].sort((a, b) => a - b);
+          const batches = [0, ...ends, doubled.length].slice(1).map((end, i, all) => doubled.slice(i === 0 ? 0 : all[i - 1], end));
+          const model = new Map<string, { state: UserState; seen: ReadonlyMap<string, number> }>();
+          for (const batch of batches) {
+            const results = await store.applyEvents(byUser(batch), NOW, { latestBefore: 4 });
+            for (const [userId, userEvents] of byUser(batch)) {
+              const cur = model.get(userId) ?? { state: DEFAULT_USER_STATE, seen: new Map<string, number>() };
+              const out = applyEvents(cur.state, cur.seen, userEvents, CONTRACT_PARAMS, NOW);
+              expect(results.get(userId)!.fresh).toEqual(out.fresh);
+              expect(results.get(userId)!.latestBefore).toEqual(recentItemsOf(cur.state, CONTRACT_PARAMS).slice(0, 4));
+              model.set(userId, { state: out.state, seen: out.seen });
+            }
+          }
+        }),
+        { numRuns: 30 },
+      );
+    });
+
     it('ends in the reference model’s state for random streams in random batches', async () => {
       let run = 0;
       await fc.assert(
@@ -79,9 +106,9 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
         new Map([['u', [event('a', 'u', T0 + H + 10), event('b', 'u', T0 + H + 20), event('a', 'u', T0 + H + 10), event('old', 'u', T0)]]]),
         NOW,
       );
-      expect(first.get('u')).toEqual({ version: 1, applied: 2, duplicates: 1, late: 1 });
-      const again = await store.applyEvents(new Map([['u', [event('b', 'u', T0 + H + 20)]]]), NOW + 1);
-      expect(again.get('u')).toEqual({ version: 1, applied: 0, duplicates: 1, late: 0 });
+      expect(first.get('u')).toEqual({ version: 1, applied: 2, duplicates: 1, late: 1, fresh: [true, true, false, false], latestBefore: [] });
+      const again = await store.applyEvents(new Map([['u', [event('b', 'u', T0 + H + 20)]]]), NOW + 1, { latestBefore: 2 });
+      expect(again.get('u')).toEqual({ version: 1, applied: 0, duplicates: 1, late: 0, fresh: [false], latestBefore: [{ itemId: 'item-1', at: T0 + H + 20 }] });
       const [state] = await store.loadMany(['u']);
       expect(state).toMatchObject({ version: 1, updatedAt: NOW, watermark: T0 + H + 20 });
       expect(state!.lastViewed).toEqual({ at: T0 + H + 20, eventId: 'b', itemId: 'item-1' });

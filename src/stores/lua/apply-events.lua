@@ -13,9 +13,13 @@
   ARGV[1]  now (epoch ms)
   ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent,
            windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
-  ARGV[3..] the events, five values each: eventId, type, itemId or '', category or '', occurredAt
+  ARGV[3]  n: how many of the latest recent items (before the batch) to return
+  ARGV[4..] the events, five values each: eventId, type, itemId or '', category or '', occurredAt
 
-  Returns { version, applied, duplicates, late }.
+  Returns { version, applied, duplicates, late, fresh, latest }: `fresh` has one
+  character per event, '1' when it was applied now, '0' for a duplicate or a
+  late one; `latest` is [itemId, occurredAt, ...] of the n latest items before
+  the batch, latest first (what the item graph pairs new items with).
 ]]
 local function fmt(x) return string.format('%.17g', x) end
 
@@ -32,6 +36,10 @@ local sum = tonumber(s[3]) or 0
 local ref = tonumber(s[4]) or 0
 local la = { at = tonumber(s[5]), id = s[6], type = s[7] }
 local lv = { at = tonumber(s[8]), id = s[9], item = s[10] }
+local wantLatest = tonumber(ARGV[3])
+local latest = {}
+if wantLatest > 0 then latest = redis.call('ZREVRANGE', KEYS[4], 0, wantLatest - 1, 'WITHSCORES') end
+local fresh = {}
 
 local function newer(at, id, cur)
   if cur.at == nil then return true end
@@ -45,15 +53,18 @@ local applied, duplicates, late = 0, 0, 0
 -- per distinct bucket at the end, since number-to-string is costly in Lua.
 local counts, recent, categories, categoryOrder = {}, {}, {}, {}
 for w = 1, #p.windows do counts[w] = {} end
-for e = 3, #ARGV, 5 do
+for e = 4, #ARGV, 5 do
   local id, kind, item, category, at = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4])
   if at < watermark - horizon then
     -- A late event may still be a duplicate of one seen in time; count it as such.
     if redis.call('ZSCORE', KEYS[2], id) then duplicates = duplicates + 1 else late = late + 1 end
+    fresh[#fresh + 1] = '0'
   elseif redis.call('ZADD', KEYS[2], 'NX', at, id) == 0 then
     duplicates = duplicates + 1
+    fresh[#fresh + 1] = '0'
   else
     applied = applied + 1
+    fresh[#fresh + 1] = '1'
     if at > watermark then watermark = at end
     local weight = p.weights[kind]
 
@@ -85,7 +96,7 @@ for e = 3, #ARGV, 5 do
   end
 end
 
-if applied == 0 then return { version, 0, duplicates, late } end
+if applied == 0 then return { version, 0, duplicates, late, table.concat(fresh), latest } end
 
 for w = 1, #p.windows do
   for kind, byBucket in pairs(counts[w]) do
@@ -139,4 +150,4 @@ redis.call('HSET', KEYS[1], 'version', version, 'updatedAt', fmt(now), 'watermar
   'scoreSum', fmt(sum), 'scoreRefTime', fmt(ref),
   'laAt', fmt(la.at), 'laId', la.id, 'laType', la.type)
 if lv.at ~= nil then redis.call('HSET', KEYS[1], 'lvAt', fmt(lv.at), 'lvId', lv.id, 'lvItem', lv.item) end
-return { version, applied, duplicates, late }
+return { version, applied, duplicates, late, table.concat(fresh), latest }

@@ -20,7 +20,7 @@ type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number], Context>;
+    applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number, string, string[]], Context>;
     applyProfile(key: string, profileVersion: Arg, vip: Arg, status: string, now: Arg): Result<number, Context>;
     restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
     claimDirty(dirty: string, claims: string, leases: string, now: Arg, leaseMs: Arg, max: Arg): Result<string[], Context>;

@@ -1,0 +1,85 @@
+/**
+ * What a batch of activity adds to the item graph: co-occurrence edges and
+ * trending popularity. Pure; the stores add the delta up (stores/item-graph.ts).
+ *
+ * For each event applied for the first time (duplicates and late events add
+ * nothing), in arrival order, with item X and weight w (the activity weight):
+ *  - the anchors are the user's latest items at that moment, X excluded, at
+ *    most K (by time, as `recentItems` orders them);
+ *  - a PURCHASE adds w to `bought` from every anchor to X: "people who had Y
+ *    among their latest items went on to buy X";
+ *  - any other item event adds w to `viewed` both ways between X and every
+ *    anchor: "people who viewed Y also viewed X", and back;
+ *  - X's popularity grows by w, scaled to event time (trending);
+ *  - then X joins the user's latest items.
+ * Each event costs at most K edges per direction, however popular its item.
+ */
+import type { ActivityEvent, ActivityType } from './activity.js';
+import type { RecommendationParams } from './params.js';
+import type { RecentItem } from './view.js';
+
+export const RELATIONS = ['viewed', 'bought'] as const;
+export type Relation = (typeof RELATIONS)[number];
+
+/** Weight added to each neighbour of an item, per relation. */
+export type EdgeWeights = Record<Relation, Map<string, number>>;
+
+export interface ItemGraphDelta {
+  /** item → relation → neighbour → weight to add. */
+  readonly edges: ReadonlyMap<string, EdgeWeights>;
+  /** item → popularity to add, as Σ w·2^((at − refTime)/halfLife). */
+  readonly popularity: ReadonlyMap<string, number>;
+  /** The event time popularity is scaled to: the latest item event of the batch. */
+  readonly refTime: number;
+}
+
+/** One user's part of a batch, as the user state store reports it. */
+export interface UserItemEvents {
+  /** The user's latest items before the batch, latest first: at least K + 1 when the user has them. */
+  readonly before: readonly RecentItem[];
+  readonly events: readonly ActivityEvent[];
+  /** Per event: applied for the first time. */
+  readonly fresh: readonly boolean[];
+}
+
+/** Latest first; ties go to the greater item id, as a Redis sorted set ranks them in reverse. */
+const latestFirst = (a: RecentItem, b: RecentItem) => b.at - a.at || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);
+
+export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Record<ActivityType, number>>, p: RecommendationParams): ItemGraphDelta {
+  const edges = new Map<string, EdgeWeights>();
+  const add = (item: string, relation: Relation, neighbour: string, w: number) => {
+    let byRelation = edges.get(item);
+    if (!byRelation) edges.set(item, (byRelation = { viewed: new Map(), bought: new Map() }));
+    byRelation[relation].set(neighbour, (byRelation[relation].get(neighbour) ?? 0) + w);
+  };
+  const popular: { itemId: string; weight: number; at: number }[] = [];
+
+  for (const u of users) {
+    // Only the K + 1 latest can be anchors (one may be the event's own item).
+    let latest = [...u.before].sort(latestFirst).slice(0, p.anchors + 1);
+    u.events.forEach((e, i) => {
+      const x = e.itemId;
+      if (!u.fresh[i] || x === undefined) return;
+      const w = weights[e.type];
+      if (w > 0) {
+        for (const anchor of latest.filter((r) => r.itemId !== x).slice(0, p.anchors)) {
+          if (e.type === 'PURCHASE') add(anchor.itemId, 'bought', x, w);
+          else {
+            add(anchor.itemId, 'viewed', x, w);
+            add(x, 'viewed', anchor.itemId, w);
+          }
+        }
+        popular.push({ itemId: x, weight: w, at: e.occurredAt });
+      }
+      const previous = latest.find((r) => r.itemId === x)?.at ?? -Infinity;
+      latest = [...latest.filter((r) => r.itemId !== x), { itemId: x, at: Math.max(previous, e.occurredAt) }].sort(latestFirst).slice(0, p.anchors + 1);
+    });
+  }
+
+  const refTime = popular.reduce((t, e) => Math.max(t, e.at), 0);
+  const popularity = new Map<string, number>();
+  for (const e of popular) {
+    popularity.set(e.itemId, (popularity.get(e.itemId) ?? 0) + e.weight * 2 ** ((e.at - refTime) / p.trendingHalfLifeMs));
+  }
+  return { edges, popularity, refTime };
+}
