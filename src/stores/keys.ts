@@ -1,7 +1,8 @@
 /**
  * Every Redis key this service uses is built here. All keys of one user share
  * one hash tag, `{u:<id>}`, so they live in one Redis Cluster slot and one
- * script may touch them together; no script touches two users.
+ * script may touch them together; no script touches two users. Likewise each
+ * item's lists share `{i:<id>}` and no script touches two items.
  */
 export interface UserKeys {
   /** Hash: scalar state fields (version, score, stamps, profile). */
@@ -28,9 +29,27 @@ export interface SyncKeys {
   readonly online: string;
 }
 
+/** An item's neighbour lists, one per relation, under the item's hash tag `{i:<id>}`. */
+export interface ItemKeys {
+  /** Sorted set: neighbourId → co-occurrence weight, from views and other interactions. */
+  readonly viewed: string;
+  /** Sorted set: neighbourId → weight of purchases made with this item among the buyer's latest. */
+  readonly bought: string;
+}
+
+/** The trending list: both keys under `{trending}`, so its script touches one slot. */
+export interface TrendingKeys {
+  /** Sorted set: itemId → popularity scaled to the epoch. */
+  readonly items: string;
+  /** String: the epoch (ms) the scores are scaled to. */
+  readonly epoch: string;
+}
+
 export interface RedisKeys {
   user(userId: string): UserKeys;
+  item(itemId: string): ItemKeys;
   readonly sync: SyncKeys;
+  readonly trending: TrendingKeys;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -45,6 +64,11 @@ export function redisKeys(prefix: string): RedisKeys {
         categories: `${tag}:categories`,
       };
     },
+    item(itemId) {
+      const tag = `${prefix}{i:${itemId}}`;
+      return { viewed: `${tag}:viewed`, bought: `${tag}:bought` };
+    },
+    trending: { items: `${prefix}{trending}:items`, epoch: `${prefix}{trending}:epoch` },
     sync: {
       dirty: `${prefix}{sync}:dirty`,
       claims: `${prefix}{sync}:claims`,
