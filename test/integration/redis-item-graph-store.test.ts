@@ -5,22 +5,30 @@ import { redisKeys } from '../../src/stores/keys.js';
 import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { connectRedis } from '../../src/stores/redis-user-state-store.js';
 import { delta, GRAPH_PARAMS, itemGraphStoreContract } from '../contract/item-graph-store.contract.js';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
 import { servers, unique } from '../support/servers.js';
 
-const open = (keyPrefix = `${unique('graph')}:`) => createRedisItemGraphStore({ redis: connectRedis(servers().REDIS_URL, 2000), keyPrefix, params: GRAPH_PARAMS });
+const open = (keyPrefix = `${unique('graph')}:`, url = servers().REDIS_URL) =>
+  createRedisItemGraphStore({ redis: connectRedis(url, 2000), keyPrefix, params: GRAPH_PARAMS });
 
 itemGraphStoreContract('Redis', async () => open());
 
 describe('Redis item graph on a real server', () => {
+  // A server of its own, so no other test's scripts land in the command counts.
+  let server: PrivateRedis;
   let probe: Redis;
-  beforeAll(() => {
-    probe = new Redis(servers().REDIS_URL);
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+    probe = new Redis(server.url);
   });
-  afterAll(() => probe.quit());
+  afterAll(async () => {
+    await probe.quit();
+    await server.stop();
+  });
 
   it('writes a delta as one single-key script per item and relation, plus one for trending, in one round trip', async () => {
     const prefix = `${unique('graph')}:`;
-    const store = open(prefix);
+    const store = open(prefix, server.url);
     await store.ping();
     const before = await scriptCalls(probe);
     await store.record(delta({ a: { viewed: { b: 1 }, bought: { c: 10 } }, b: { viewed: { a: 1 } } }, { a: 1, b: 1 }));

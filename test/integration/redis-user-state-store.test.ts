@@ -4,23 +4,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys, userKeyList } from '../../src/stores/keys.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-store.contract.js';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
 import { servers, unique } from '../support/servers.js';
 
-const open = (keyPrefix = `${unique('test')}:`) =>
-  createRedisUserStateStore({ redis: connectRedis(servers().REDIS_URL, 2000), keyPrefix, params: CONTRACT_PARAMS });
+const open = (keyPrefix = `${unique('test')}:`, url = servers().REDIS_URL) =>
+  createRedisUserStateStore({ redis: connectRedis(url, 2000), keyPrefix, params: CONTRACT_PARAMS });
 
 userStateStoreContract('Redis', async () => open());
 
 describe('Redis user state store on a real server', () => {
+  // A server of its own, so no other test's scripts land in the command counts.
+  let server: PrivateRedis;
   let probe: Redis;
-  beforeAll(() => {
-    probe = new Redis(servers().REDIS_URL);
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+    probe = new Redis(server.url);
   });
-  afterAll(() => probe.quit());
+  afterAll(async () => {
+    await probe.quit();
+    await server.stop();
+  });
 
   it('applies a batch of many users in one round trip of Lua scripts loaded from .lua files', async () => {
     const prefix = `${unique('lua')}:`;
-    const store = open(prefix);
+    const store = open(prefix, server.url);
     await store.ping();
     const events = Array.from({ length: 50 }, (_, i) => ({
       eventId: `e${i}`, userId: `u${i % 10}`, type: 'CLICK' as const, itemId: `i${i}`, occurredAt: 1_800_000_000_000 + i,
