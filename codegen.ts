@@ -24,6 +24,7 @@ const config: CodegenConfig = {
           User: '../parents.js#UserParent',
           UserFeatures: '../parents.js#UserFeaturesParent',
           Item: '../parents.js#ItemParent',
+          Recommendation: '../parents.js#RecommendationParent',
         },
         scalars: { ID: 'string', DateTime: { input: 'string', output: 'number | string' } },
       },

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ACTIVITY_TYPES, DEFAULT_WEIGHTS, type ActivityType } from './features/activity.js';
-import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from './features/params.js';
+import { DEFAULT_FEATURE_PARAMS, DEFAULT_RECOMMENDATION_PARAMS, type FeatureParams, type RecommendationParams } from './features/params.js';
 import { WINDOW_NAMES } from './features/windows.js';
 
 export const ROLES = ['api', 'processor', 'sync'] as const;
@@ -101,6 +101,7 @@ const EnvSchema = z.object({
   TOPIC_PROFILE: z.string().default('user-profile'),
   TOPIC_FEATURE_UPDATES: z.string().default('user-feature-updates'),
   TOPIC_CDC: z.string().default('legacy.public.user_activity'),
+  TOPIC_ITEM_UPDATES: z.string().default('item-graph-updates'),
   CDC_TYPE_MAP: typeMap,
   PROCESSOR_GROUP: z.string().default('user-activity-processor'),
   PROCESSOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
@@ -145,6 +146,15 @@ const EnvSchema = z.object({
   TOP_CATEGORIES: int(5),
   DEDUPE_HORIZON_HOURS: z.coerce.number().min(24).default(24),
   FRESHNESS_SECONDS: num(86_400),
+
+  RECOMMENDATIONS: z.enum(['on', 'off']).default('on'),
+  RECS_ANCHORS: z.coerce.number().int().min(1).default(DEFAULT_RECOMMENDATION_PARAMS.anchors),
+  RECS_NEIGHBOURS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_RECOMMENDATION_PARAMS.neighbours),
+  RECS_MAX_LIMIT: z.coerce.number().int().min(10).max(1000).default(DEFAULT_RECOMMENDATION_PARAMS.maxLimit),
+  RECS_RECENCY_HALF_LIFE_HOURS: num(DEFAULT_RECOMMENDATION_PARAMS.recencyHalfLifeMs / HOUR_MS),
+  TRENDING_HALF_LIFE_HOURS: num(DEFAULT_RECOMMENDATION_PARAMS.trendingHalfLifeMs / HOUR_MS),
+  TRENDING_SIZE: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_RECOMMENDATION_PARAMS.trendingSize),
+  TRENDING_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -167,6 +177,8 @@ export interface Config {
       readonly profile: string;
       readonly featureUpdates: string;
       readonly cdc: string;
+      /** Items whose neighbour lists changed, per processed batch: API instances re-rank their subscribers'. */
+      readonly itemUpdates: string;
     };
   };
   readonly processor: {
@@ -217,6 +229,10 @@ export interface Config {
   };
   readonly mongo: { readonly url: string; readonly db: string };
   readonly features: FeatureParams;
+  readonly recommendations: RecommendationParams & {
+    /** Subscribers on the trending fallback are re-ranked at most this often (ms); 0: on every change. */
+    readonly trendingPushIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -243,6 +259,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     throw new ConfigError('production needs JWT_SECRET or JWT_PUBLIC_KEY: without them every caller reads every user');
   }
+  if (e.RECS_ANCHORS > e.RECENT_ITEMS) {
+    throw new ConfigError(`RECS_ANCHORS (${e.RECS_ANCHORS}) cannot exceed RECENT_ITEMS (${e.RECENT_ITEMS}): anchors are among the recent items`);
+  }
   if (adapters === 'servers') {
     const missing = (['REDIS_URL', 'KAFKA_BROKERS', 'MONGO_URL'] as const).filter((k) => !e[k]);
     if (missing.length > 0) throw new ConfigError(`servers mode needs ${missing.join(', ')}`);
@@ -264,6 +283,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
         profile: e.TOPIC_PROFILE,
         featureUpdates: e.TOPIC_FEATURE_UPDATES,
         cdc: e.TOPIC_CDC,
+        itemUpdates: e.TOPIC_ITEM_UPDATES,
       },
     },
     processor: {
@@ -311,6 +331,16 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       topCategories: e.TOP_CATEGORIES,
       dedupeHorizonMs: e.DEDUPE_HORIZON_HOURS * HOUR_MS,
       freshnessMs: e.FRESHNESS_SECONDS * 1000,
+    },
+    recommendations: {
+      enabled: e.RECOMMENDATIONS === 'on',
+      anchors: e.RECS_ANCHORS,
+      neighbours: e.RECS_NEIGHBOURS,
+      maxLimit: e.RECS_MAX_LIMIT,
+      recencyHalfLifeMs: e.RECS_RECENCY_HALF_LIFE_HOURS * HOUR_MS,
+      trendingHalfLifeMs: e.TRENDING_HALF_LIFE_HOURS * HOUR_MS,
+      trendingSize: e.TRENDING_SIZE,
+      trendingPushIntervalMs: e.TRENDING_PUSH_INTERVAL_MS,
     },
   });
 }

@@ -58,6 +58,7 @@ async function runReplay(config: Config, logger: Logger): Promise<void> {
     const result = await replay({
       kafka: createKafka(config.kafka, logger),
       store: stores.userStates,
+      itemGraph: stores.itemGraph,
       config,
       logger,
       onProgress: (done, total) => process.stderr.write(`\rreplayed ${done}/${total}`),
@@ -72,7 +73,7 @@ async function runRecover(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('recover needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
   const stores = await openStores(config, logger);
   try {
-    const { restored, replayed } = await recover({ store: stores.userStates, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger });
+    const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger });
     process.stdout.write(`restored ${restored} users from MongoDB and replayed ${replayed} messages\n`);
   } finally {
     await stores.close();

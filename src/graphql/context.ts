@@ -1,9 +1,11 @@
 /** The per-request context every resolver receives. */
 import type { Viewer } from '../api/auth.js';
-import type { FeatureParams } from '../features/params.js';
+import type { FeatureParams, RecommendationParams } from '../features/params.js';
 import type { UserState } from '../features/state.js';
 import { scoreOf } from '../features/view.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserStateStore } from '../stores/user-state.js';
+import { createItemGraphLoader, type ItemGraphLoader } from './loaders/item-graph-loader.js';
 import { createUserStateLoader, type UserStateLoader } from './loaders/user-state-loader.js';
 import type { UpdateHub } from './subscriptions/hub.js';
 
@@ -12,6 +14,8 @@ export interface LiveDeps {
   readonly hub: UpdateHub;
   /** The user's state now (never a cached read: each push must show the newest). */
   load(userId: string): Promise<UserState>;
+  /** The item graph, never cached either; batched across the subscriptions of one tick. */
+  readonly itemGraph: ItemGraphLoader;
   /** Called on every message pushed, with the time of the event behind it. */
   pushed(field: string, eventTime: number): void;
   /** Called with +1 when a subscription opens and -1 when it ends. */
@@ -23,7 +27,8 @@ export interface GraphQLContext {
   readonly now: number;
   readonly viewer: Viewer;
   readonly features: FeatureParams;
-  readonly loaders: { readonly userState: UserStateLoader };
+  readonly recommendations: RecommendationParams;
+  readonly loaders: { readonly userState: UserStateLoader; readonly itemGraph: ItemGraphLoader };
   /** Present where subscriptions are served. */
   readonly live?: LiveDeps;
   /** A user's state through the request's DataLoader: `whole` includes buckets, recent items and categories. */
@@ -34,7 +39,9 @@ export interface GraphQLContext {
 
 export interface ContextDeps {
   readonly userStates: UserStateStore;
+  readonly itemGraph: ItemGraphStore;
   readonly features: FeatureParams;
+  readonly recommendations: RecommendationParams;
   /** Keys per DataLoader batch, so per store round trip. */
   readonly maxBatchSize: number;
   readonly clock?: () => number;
@@ -43,6 +50,10 @@ export interface ContextDeps {
   readonly live?: LiveDeps;
 }
 
+/** Trending items to read: enough for the largest list once a user's own recent items are dropped. */
+export const trendingCount = (p: { features: FeatureParams; recommendations: RecommendationParams }): number =>
+  p.recommendations.maxLimit + p.features.recentItems;
+
 /** Builds a fresh context (fresh loaders, fresh views) for one request of `viewer`. */
 export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => GraphQLContext {
   const clock = deps.clock ?? Date.now;
@@ -50,12 +61,19 @@ export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => Gra
   return (viewer) => {
     const now = clock();
     const userState = createUserStateLoader(deps.userStates, deps.maxBatchSize, (n) => onBatch('userState', n));
+    const itemGraph = createItemGraphLoader(deps.itemGraph, {
+      maxBatchSize: deps.maxBatchSize,
+      trendingCount: trendingCount(deps),
+      clock: () => now,
+      onBatch: (n) => onBatch('itemGraph', n),
+    });
     const scores = new Map<string, Promise<ReturnType<typeof scoreOf>>>();
     return {
       now,
       viewer,
       features: deps.features,
-      loaders: { userState },
+      recommendations: deps.recommendations,
+      loaders: { userState, itemGraph },
       ...(deps.live ? { live: deps.live } : {}),
       state: (userId, whole) => userState.load({ userId, whole }),
       score(userId) {

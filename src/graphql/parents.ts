@@ -20,3 +20,11 @@ export interface UserFeaturesParent {
 export interface ItemParent {
   readonly id: string;
 }
+
+/** A recommendation as features/recommend.ts ranks it, with items as references. */
+export interface RecommendationParent {
+  readonly item: ItemParent;
+  readonly score: number;
+  readonly reason: 'ALSO_VIEWED' | 'ALSO_BOUGHT' | 'TRENDING';
+  readonly because: ItemParent | null;
+}

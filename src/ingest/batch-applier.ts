@@ -9,7 +9,10 @@
  *     (heartbeating, committing nothing) until it does or the consumer stops;
  *     if it answers, the batch's messages go to the retry topic (or, out of
  *     attempts, to the dead-letter topic) so fresh data keeps flowing;
- *  4. publish one feature update per user of the batch.
+ *  4. add what the batch's fresh item events mean to the item graph
+ *     (co-occurrence and trending; see features/cooccurrence.ts) and name the
+ *     items whose lists changed on the item-updates topic;
+ *  5. publish one feature update per user of the batch.
  *
  * The caller resolves and commits offsets only after `apply` returns `done`:
  * every message is then applied, or durably handed to another topic.
@@ -19,7 +22,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
+import { graphDelta, type ItemGraphDelta } from '../features/cooccurrence.js';
+import type { RecommendationParams } from '../features/params.js';
 import { isRetriable } from '../errors.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
 import { decodeActivity } from './decode.js';
 import { attemptOf, deadLetter, retryRecord, type Origin } from './records.js';
@@ -29,12 +35,25 @@ export interface ApplierEvents {
   batch: [{ topic: string; partition: number; messages: number; applied: number; duplicates: number; late: number; skipped: number; deadLetters: number; retried: number; durationMs: number }];
   storeUnavailable: [{ error: unknown }];
   deadLetter: [{ topic: string; partition: number; offset: string; error: string }];
+  /** The batch's item graph delta was written: `items` lists changed. */
+  graph: [{ items: number; durationMs: number }];
+  /** Redis answered but refused the item graph delta: recommendations miss this batch. */
+  graphFailed: [{ error: unknown }];
+}
+
+/** The item graph the applier feeds, with what it needs to compute a batch's delta. */
+export interface ApplierGraph {
+  readonly store: ItemGraphStore;
+  readonly params: RecommendationParams;
+  readonly weights: Readonly<Record<ActivityType, number>>;
 }
 
 export interface ApplierOptions {
   readonly store: UserStateStore;
   readonly producer: Producer;
-  readonly topics: { readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string };
+  readonly topics: { readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
+  /** Absent when recommendations are off: no item graph is kept. */
+  readonly graph?: ApplierGraph | undefined;
   readonly cdcTypeMap: Readonly<Record<string, ActivityType>>;
   readonly instanceId: string;
   readonly applyAttempts: number;
@@ -70,6 +89,29 @@ export interface FeatureUpdate {
 }
 
 export const featureUpdateMessage = (u: FeatureUpdate): Message => ({ key: u.userId, value: JSON.stringify(u) });
+
+/** Items whose neighbour lists a batch changed, as the item-updates topic carries them. */
+export interface ItemGraphUpdate {
+  readonly items: readonly string[];
+  /** The trending list changed too. */
+  readonly trending: boolean;
+  /** Latest event time in the batch (epoch ms), for end-to-end latency. */
+  readonly eventTime: number;
+  readonly at: number;
+}
+
+/** Items per item-update message: keeps each well under Kafka's message size limit. */
+const ITEMS_PER_MESSAGE = 1000;
+
+export function itemGraphMessages(delta: ItemGraphDelta, eventTime: number, at: number): Message[] {
+  const items = [...delta.edges.keys()];
+  const messages: Message[] = [];
+  for (let i = 0; i === 0 || i < items.length; i += ITEMS_PER_MESSAGE) {
+    const update: ItemGraphUpdate = { items: items.slice(i, i + ITEMS_PER_MESSAGE), trending: i === 0 && delta.popularity.size > 0, eventTime, at };
+    messages.push({ key: null, value: JSON.stringify(update) });
+  }
+  return messages;
+}
 
 /** The fields a user's applied events can have changed. */
 export function changedBy(events: readonly ActivityEvent[]): ChangedField[] {
@@ -113,7 +155,8 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       if (list) list.push(event);
       else byUser.set(event.userId, [event]);
     }
-    const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock()), control);
+    const latestBefore = this.#o.graph ? this.#o.graph.params.anchors + 1 : 0;
+    const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock(), { latestBefore }), control);
     if (written.kind === 'abandoned') return 'abandoned';
 
     let totals = { applied: 0, duplicates: 0, late: 0 };
@@ -122,6 +165,7 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       retried = await this.#handOn(events.map((e) => e.origin), written.error);
     } else {
       totals = sumResults(written.value.values());
+      if (this.#o.graph && totals.applied > 0 && (await this.#recordGraph(this.#o.graph, written.value, byUser, control)) === 'abandoned') return 'abandoned';
       await this.#publishUpdates(written.value, byUser);
     }
     this.emit('batch', { topic, partition, messages: messages.length, ...totals, skipped, deadLetters: dead.length, retried, durationMs: this.#clock() - started });
@@ -157,6 +201,28 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
         await sleep(1000);
       }
     }
+  }
+
+  /**
+   * Adds the batch's fresh item events to the item graph, then names the
+   * changed items. The user states are already written: a failure here is
+   * retried while Redis is away, but a batch redelivered after a crash finds
+   * its events already seen and adds nothing (the graph under-counts it).
+   */
+  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<'done' | 'abandoned'> {
+    const started = this.#clock();
+    const users = [...results].map(([userId, r]) => ({ before: r.latestBefore, events: byUser.get(userId)!, fresh: r.fresh }));
+    const delta = graphDelta(users, graph.weights, graph.params);
+    if (delta.edges.size === 0 && delta.popularity.size === 0) return 'done';
+    const written = await this.#write(() => graph.store.record(delta), control, () => graph.store.ping());
+    if (written.kind === 'abandoned') return 'abandoned';
+    if (written.kind === 'failed') {
+      this.emit('graphFailed', { error: written.error });
+      return 'done';
+    }
+    await this.#send(this.#o.topics.itemUpdates, itemGraphMessages(delta, delta.refTime, this.#clock()));
+    this.emit('graph', { items: delta.edges.size, durationMs: this.#clock() - started });
+    return 'done';
   }
 
   /** Sends messages on to the retry topic, or to the dead letters when out of attempts. Returns how many were retried. */

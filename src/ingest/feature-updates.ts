@@ -1,16 +1,18 @@
 /**
- * Every API instance hears every feature update: a consumer of
- * `user-feature-updates` in a group of its own (so the topic is broadcast,
- * not shared), starting from the latest offset. The group is deleted on stop.
+ * Every API instance hears every feature update and every item graph update:
+ * one consumer of `user-feature-updates` and `item-graph-updates` in a group
+ * of its own (so the topics are broadcast, not shared), starting from the
+ * latest offsets. The group is deleted on stop.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import type { FeatureUpdate } from './batch-applier.js';
+import type { FeatureUpdate, ItemGraphUpdate } from './batch-applier.js';
 
 export interface FeatureUpdatesEvents {
   update: [FeatureUpdate];
+  items: [ItemGraphUpdate];
 }
 
 export interface FeatureUpdatesListener extends EventEmitter<FeatureUpdatesEvents> {
@@ -21,6 +23,8 @@ export interface FeatureUpdatesListener extends EventEmitter<FeatureUpdatesEvent
 export interface FeatureUpdatesOptions {
   readonly kafka: Kafka;
   readonly topic: string;
+  /** The item-updates topic, when this instance serves recommendations. */
+  readonly itemTopic?: string | undefined;
   /** Names the instance in the group id. */
   readonly instanceId: string;
   readonly logger: Logger;
@@ -36,18 +40,34 @@ export function parseFeatureUpdate(value: Buffer | null): FeatureUpdate | undefi
   }
 }
 
+export function parseItemGraphUpdate(value: Buffer | null): ItemGraphUpdate | undefined {
+  if (value === null) return undefined;
+  try {
+    const u = JSON.parse(value.toString('utf8')) as Partial<ItemGraphUpdate>;
+    return Array.isArray(u.items) && u.items.every((i) => typeof i === 'string') && typeof u.trending === 'boolean' ? (u as ItemGraphUpdate) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createFeatureUpdatesListener(o: FeatureUpdatesOptions): FeatureUpdatesListener {
   const groupId = `user-activity-api.${o.instanceId}.${randomUUID().slice(0, 8)}`;
   const consumer = o.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
   const emitter = new EventEmitter<FeatureUpdatesEvents>() as FeatureUpdatesListener;
   emitter.start = async () => {
     await consumer.connect();
-    await consumer.subscribe({ topic: o.topic, fromBeginning: false });
+    await consumer.subscribe({ topics: [o.topic, ...(o.itemTopic ? [o.itemTopic] : [])], fromBeginning: false });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ topic, message }) => {
+        if (topic === o.itemTopic) {
+          const items = parseItemGraphUpdate(message.value);
+          if (items) emitter.emit('items', items);
+          else o.logger.warn({ topic, offset: message.offset }, 'ignoring a malformed item graph update');
+          return;
+        }
         const update = parseFeatureUpdate(message.value);
         if (update) emitter.emit('update', update);
-        else o.logger.warn({ offset: message.offset }, 'ignoring a malformed feature update');
+        else o.logger.warn({ topic, offset: message.offset }, 'ignoring a malformed feature update');
       },
     });
   };

@@ -39,6 +39,7 @@ export function serviceTopics(topics: Config['kafka']['topics']): ITopicConfig[]
     { topic: topics.profile, numPartitions: 3 },
     { topic: topics.featureUpdates, numPartitions: 3 },
     { topic: topics.cdc, numPartitions: 3 },
+    { topic: topics.itemUpdates, numPartitions: 1 },
   ];
 }
 

@@ -10,6 +10,7 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { BatchApplier, featureUpdateMessage, type BatchControl } from './batch-applier.js';
@@ -18,8 +19,10 @@ import { decodeProfile } from './decode.js';
 export interface ProcessorOptions {
   readonly kafka: Kafka;
   readonly store: UserStateStore;
-  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId' | 'features' | 'recommendations'>;
   readonly logger: Logger;
+  /** Where co-occurrence and trending are kept; without it (or with recommendations off) none are. */
+  readonly itemGraph?: ItemGraphStore;
   /** Consumer group; the configured one by default. */
   readonly groupId?: string;
   /** Start a group with no committed offsets from the beginning (replays) rather than the end. */
@@ -76,10 +79,12 @@ export function createProcessor(o: ProcessorOptions): Processor {
     retryTopicAttempts: o.config.processor.retryTopicAttempts,
     retryBaseDelayMs: o.config.processor.retryBaseDelayMs,
     sideEffects: o.sideEffects ?? true,
+    graph: o.itemGraph && o.config.recommendations.enabled ? { store: o.itemGraph, params: o.config.recommendations, weights: o.config.features.weights } : undefined,
     clock,
   });
   applier.on('storeUnavailable', ({ error }) => log.warn({ err: error }, 'store unavailable; holding the batch'));
   applier.on('deadLetter', (d) => log.warn(d, 'dead letter'));
+  applier.on('graphFailed', ({ error }) => log.error({ err: error }, 'item graph refused a batch; recommendations miss it'));
 
   /** A profile write needs both stores: while either is unreachable, the partition waits. */
   const reachable = async () => {

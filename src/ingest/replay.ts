@@ -11,6 +11,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { PartitionOffsets } from '../stores/profile.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { committedOffsets, endOffsets, reached, sum } from './offsets.js';
 import { createProcessor } from './processor.js';
@@ -18,7 +19,9 @@ import { createProcessor } from './processor.js';
 export interface ReplayOptions {
   readonly kafka: Kafka;
   readonly store: UserStateStore;
-  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
+  /** Rebuilt too, from the replayed events, when given. */
+  readonly itemGraph?: ItemGraphStore;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId' | 'features' | 'recommendations'>;
   readonly logger: Logger;
   readonly onProgress?: (consumed: number, total: number) => void;
   /**

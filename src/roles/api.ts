@@ -1,16 +1,19 @@
 /**
  * The api role: the subgraph over HTTP and graphql-ws. Every instance hears
  * every feature update (its own consumer group) and uses it twice: to push to
- * its own subscribers, and to drop stale entries of the L1 cache, if any.
+ * its own subscribers, and to drop stale entries of the L1 cache, if any. It
+ * hears item graph updates too, and wakes the recommendations subscriptions
+ * watching the changed items (trending ones at most every interval).
  */
 import DataLoader from 'dataloader';
 import { createAuthenticator } from '../api/auth.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
-import { createContextFactory, type LiveDeps } from '../graphql/context.js';
+import { createContextFactory, trendingCount, type LiveDeps } from '../graphql/context.js';
 import { createSubgraphSchema } from '../graphql/schema.js';
-import { UpdateHub } from '../graphql/subscriptions/hub.js';
+import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
+import { TRENDING, UpdateHub } from '../graphql/subscriptions/hub.js';
 import { createFeatureUpdatesListener } from '../ingest/feature-updates.js';
 import { createKafka } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -20,10 +23,11 @@ import type { Metrics } from '../observability/metrics.js';
 import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
 import type { Stores } from '../stores/index.js';
 import { createReadThroughStore } from '../stores/read-through-store.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserStateStore } from '../stores/user-state.js';
 
 /** Subscriptions' reads: batched across all subscriptions of a tick, never cached. */
-function liveDeps(store: UserStateStore, hub: UpdateHub, metrics: Metrics): LiveDeps {
+function liveDeps(store: UserStateStore, itemGraph: ItemGraphStore, config: Config, hub: UpdateHub, metrics: Metrics): LiveDeps {
   const loader = new DataLoader<string, UserState>(
     async (ids) => (await store.loadMany(ids)).map((s) => s ?? DEFAULT_USER_STATE),
     { cache: false, maxBatchSize: 500 },
@@ -32,11 +36,34 @@ function liveDeps(store: UserStateStore, hub: UpdateHub, metrics: Metrics): Live
   return {
     hub,
     load: (userId) => loader.load(userId),
+    itemGraph: createItemGraphLoader(itemGraph, { maxBatchSize: 2000, trendingCount: trendingCount(config), clock: Date.now, cache: false }),
     pushed(field, eventTime) {
       metrics.live.pushes.inc({ field });
       if (eventTime > 0) metrics.live.pushLatency.observe(Math.max(0, Date.now() - eventTime) / 1000);
     },
     opened: (delta) => metrics.live.subscriptions.inc(delta),
+  };
+}
+
+/** Calls `fn` at most once per `intervalMs`, with the latest argument; the first call waits out no interval. */
+function throttle<T>(intervalMs: number, fn: (arg: T) => void): { call(arg: T): void; cancel(): void } {
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let latest: T;
+  const fire = () => {
+    timer = undefined;
+    last = Date.now();
+    fn(latest);
+  };
+  return {
+    call(arg) {
+      latest = arg;
+      if (timer) return;
+      const wait = last + intervalMs - Date.now();
+      if (wait <= 0) fire();
+      else timer = setTimeout(fire, wait).unref();
+    },
+    cancel: () => clearTimeout(timer),
   };
 }
 
@@ -51,6 +78,7 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
     const listener = createFeatureUpdatesListener({
       kafka: createKafka(config.kafka, logger),
       topic: config.kafka.topics.featureUpdates,
+      itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
       instanceId: config.instanceId,
       logger,
     });
@@ -58,8 +86,16 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
       cached?.invalidate(u.userId, u.version);
       hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
     });
+    const trending = throttle(config.recommendations.trendingPushIntervalMs, (eventTime: number) => hub.publishItems([TRENDING], eventTime));
+    listener.on('items', (u) => {
+      hub.publishItems(u.items, u.eventTime);
+      if (u.trending) trending.call(u.eventTime);
+    });
     await listener.start();
-    lifecycle.onStop('feature updates', () => listener.stop());
+    lifecycle.onStop('feature updates', async () => {
+      trending.cancel();
+      await listener.stop();
+    });
   } else {
     logger.warn('embedded mode: no feature updates, so subscriptions send their snapshot only');
   }
@@ -72,10 +108,12 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
     context: createContextFactory({
       userStates: cached ?? timed,
+      itemGraph: stores.itemGraph,
       features: config.features,
+      recommendations: config.recommendations,
       maxBatchSize: config.api.entityBatchSize,
       onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
-      live: liveDeps(timed, hub, metrics),
+      live: liveDeps(timed, stores.itemGraph, config, hub, metrics),
     }),
     authenticator,
     routerSecret: config.auth.routerSecret,

@@ -17,8 +17,8 @@ export async function startProcessorRole(config: Config, stores: Stores, lifecyc
   const kafka = createKafka(config.kafka, logger);
   await ensureTopics(kafka, serviceTopics(config.kafka.topics));
   const store = stores.userStates;
-  await recoverIfLost({ store, profiles: stores.profiles, kafka, config, logger });
-  const processor = createProcessor({ kafka, store, profiles: stores.profiles, config, logger });
+  await recoverIfLost({ store, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka, config, logger });
+  const processor = createProcessor({ kafka, store, itemGraph: stores.itemGraph, profiles: stores.profiles, config, logger });
   const retryWorker = createRetryWorker({
     kafka,
     applier: processor.applier,

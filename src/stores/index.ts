@@ -6,29 +6,35 @@
 import type { DependencyCheck } from '../api/health.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { ItemGraphStore } from './item-graph.js';
+import { createMemoryItemGraphStore } from './memory-item-graph-store.js';
 import { createMemoryProfileStore } from './memory-profile-store.js';
 import { createMemoryUserStateStore } from './memory-user-state-store.js';
 import { createMongoProfileStore } from './mongo-profile-store.js';
 import type { ProfileStore } from './profile.js';
+import { createRedisItemGraphStore } from './redis-item-graph-store.js';
 import { connectRedis, createRedisUserStateStore } from './redis-user-state-store.js';
 import type { UserStateStore } from './user-state.js';
 
 export interface Stores {
   readonly userStates: UserStateStore;
   readonly profiles: ProfileStore;
+  /** Co-occurrence and trending, for recommendations. */
+  readonly itemGraph: ItemGraphStore;
   readonly checks: readonly DependencyCheck[];
   close(): Promise<void>;
 }
 
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
+  const redis = () => connectRedis(config.redis.url, config.redis.commandTimeoutMs, (err) => logger.warn({ err }, 'redis connection error'));
   const userStates =
     config.adapters === 'memory'
       ? createMemoryUserStateStore(config.features)
-      : createRedisUserStateStore({
-          redis: connectRedis(config.redis.url, config.redis.commandTimeoutMs, (err) => logger.warn({ err }, 'redis connection error')),
-          keyPrefix: config.redis.keyPrefix,
-          params: config.features,
-        });
+      : createRedisUserStateStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.features });
+  const itemGraph =
+    config.adapters === 'memory'
+      ? createMemoryItemGraphStore(config.recommendations)
+      : createRedisItemGraphStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
   const profiles =
     config.adapters === 'memory'
       ? createMemoryProfileStore()
@@ -37,12 +43,13 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
   return {
     userStates,
     profiles,
+    itemGraph,
     checks: [
       { name: 'redis', check: () => userStates.ping() },
       { name: 'mongodb', check: () => profiles.ping() },
     ],
     async close() {
-      await Promise.allSettled([userStates.close(), profiles.close()]);
+      await Promise.allSettled([userStates.close(), itemGraph.close(), profiles.close()]);
     },
   };
 }

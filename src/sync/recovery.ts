@@ -10,14 +10,17 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { replay } from '../ingest/replay.js';
 import type { Logger } from '../observability/logger.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 
 export interface RecoveryOptions {
   readonly store: UserStateStore;
   readonly profiles: ProfileStore;
+  /** Gains the replayed events; what it held before the loss is not kept in MongoDB (see the README). */
+  readonly itemGraph?: ItemGraphStore;
   readonly kafka: Kafka;
-  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId'>;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId' | 'features' | 'recommendations'>;
   readonly logger: Logger;
 }
 
@@ -28,7 +31,7 @@ export async function recover(o: RecoveryOptions): Promise<{ restored: number; r
     restored += batch.length;
   }
   const from = await o.profiles.loadCheckpoint();
-  const { messages } = await replay({ kafka: o.kafka, store: o.store, config: o.config, logger: o.logger, from });
+  const { messages } = await replay({ kafka: o.kafka, store: o.store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from });
   await o.store.markOnline(Date.now());
   o.logger.info({ restored, replayed: messages, from }, 'recovered the online state');
   return { restored, replayed: messages };

@@ -8,6 +8,8 @@ import { createSubgraphSchema } from '../../src/graphql/schema.js';
 import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import type { ItemGraphStore } from '../../src/stores/item-graph.js';
+import { createMemoryItemGraphStore } from '../../src/stores/memory-item-graph-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 
 export const JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
@@ -17,14 +19,24 @@ export function token(sub: string, scope?: string, secret = JWT_SECRET): Promise
   return new SignJWT(scope ? { scope } : {}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(Buffer.from(secret));
 }
 
-export async function startApi(config: Config, store: UserStateStore): Promise<ApiServer & { lifecycle: Lifecycle }> {
+export async function startApi(
+  config: Config,
+  store: UserStateStore,
+  itemGraph: ItemGraphStore = createMemoryItemGraphStore(config.recommendations),
+): Promise<ApiServer & { lifecycle: Lifecycle }> {
   const logger = createLogger('silent');
   const lifecycle = new Lifecycle(logger);
   const api = await startApiServer({
     host: '127.0.0.1',
     port: 0,
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
-    context: createContextFactory({ userStates: store, features: config.features, maxBatchSize: config.api.entityBatchSize }),
+    context: createContextFactory({
+      userStates: store,
+      itemGraph,
+      features: config.features,
+      recommendations: config.recommendations,
+      maxBatchSize: config.api.entityBatchSize,
+    }),
     authenticator: createAuthenticator(config.auth),
     routerSecret: config.auth.routerSecret,
     limits: config.api,

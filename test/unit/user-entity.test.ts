@@ -7,12 +7,13 @@ import type { ActivityEvent } from '../../src/features/activity.js';
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
 import { createSubgraphSchema } from '../../src/graphql/schema.js';
+import { createMemoryItemGraphStore } from '../../src/stores/memory-item-graph-store.js';
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const features = loadConfig({}, {}).features;
+const { features, recommendations } = loadConfig({}, {});
 const INTERNAL: Viewer = { kind: 'internal', subject: 'test' };
 
 const ENTITIES = `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id activityScore tier } } }`;
@@ -28,7 +29,14 @@ describe('User entity', () => {
     loads = [];
     store = { ...memory, loadMany: (ids) => (loads.push([...ids]), memory.loadMany(ids)) };
     server = new ApolloServer<GraphQLContext>({ schema: createSubgraphSchema({ maxRepresentations: 150 }), plugins: [ApolloServerPluginInlineTraceDisabled()] });
-    context = createContextFactory({ userStates: store, features, maxBatchSize: 500, clock: () => NOW });
+    context = createContextFactory({
+      userStates: store,
+      itemGraph: createMemoryItemGraphStore(recommendations),
+      features,
+      recommendations,
+      maxBatchSize: 500,
+      clock: () => NOW,
+    });
   });
 
   const run = async (query: string, variables: Record<string, unknown> = {}, viewer: Viewer = INTERNAL) => {

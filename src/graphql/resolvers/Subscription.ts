@@ -3,12 +3,22 @@
  * snapshot, so no update can fall between the two; it then reads the newest
  * state for every version it takes and sends it only if its version is above
  * the last one sent (or above `since`): versions only increase.
+ *
+ * A recommendations subscription also watches its user's anchors (or the
+ * trending list): set before the lists are read, so a change that lands
+ * after the read still wakes it. It re-ranks on every wake-up and sends the
+ * list only when it differs from the last one sent.
  */
+import { anchorsOf } from '../../features/recommend.js';
 import type { UserState } from '../../features/state.js';
+import { recentItemsOf } from '../../features/view.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
+import { listLimit } from '../arguments.js';
 import type { GraphQLContext, LiveDeps } from '../context.js';
-import type { UserParent } from '../parents.js';
-import { requirePrivate } from './User.js';
+import { recommendationsOf } from '../loaders/item-graph-loader.js';
+import type { RecommendationParent, UserParent } from '../parents.js';
+import { TRENDING } from '../subscriptions/hub.js';
+import { recommendationParent, requirePrivate } from './User.js';
 
 function liveOf(ctx: GraphQLContext): LiveDeps {
   if (!ctx.live) throw new Error('subscriptions are not served by this instance');
@@ -39,6 +49,35 @@ async function* states(live: LiveDeps, userId: string, since: number): AsyncGene
   }
 }
 
+/** The user's list now, then after every wake-up that changes it. */
+async function* recommendations(live: LiveDeps, ctx: GraphQLContext, userId: string, limit: number): AsyncGenerator<{ list: RecommendationParent[]; eventTime: number }> {
+  const mailbox = live.hub.subscribe(userId);
+  live.opened(1);
+  try {
+    let sent: string | undefined;
+    let eventTime = 0;
+    for (;;) {
+      const state = await live.load(userId);
+      const anchors = anchorsOf(recentItemsOf(state, ctx.features), ctx.recommendations).map((a) => a.itemId);
+      live.hub.watch(mailbox, [...anchors, TRENDING]);
+      const list = await recommendationsOf(live.itemGraph, state, limit, ctx);
+      // Trending moves with every batch: only subscribers shown trending items follow it.
+      if (list.length > 0 && list[0]!.reason !== 'TRENDING') live.hub.watch(mailbox, anchors);
+      const key = JSON.stringify(list);
+      if (key !== sent) {
+        sent = key;
+        yield { list: list.map(recommendationParent), eventTime: eventTime || state.updatedAt };
+      }
+      const next = await mailbox.next();
+      if (next.done) return;
+      eventTime = next.value.eventTime;
+    }
+  } finally {
+    await mailbox.return();
+    live.opened(-1);
+  }
+}
+
 export const Subscription: SubscriptionResolvers = {
   userActivityChanged: {
     subscribe: async function* (_root, { userId, since }, ctx) {
@@ -51,16 +90,11 @@ export const Subscription: SubscriptionResolvers = {
     },
   },
   recommendationsChanged: {
-    subscribe: async function* (_root, { userId }, ctx) {
+    subscribe: async function* (_root, { userId, limit }, ctx) {
       requirePrivate(ctx, userId);
+      const n = listLimit(limit, ctx.recommendations.maxLimit);
       const live = liveOf(ctx);
-      let sent: string | undefined;
-      for await (const { eventTime } of states(live, userId, -1)) {
-        // Recommendations are not computed yet: every user has none, so only the first list is new.
-        const list: never[] = [];
-        const key = JSON.stringify(list);
-        if (key === sent) continue;
-        sent = key;
+      for await (const { list, eventTime } of recommendations(live, ctx, userId, n)) {
         live.pushed('recommendationsChanged', eventTime);
         yield { recommendationsChanged: list };
       }

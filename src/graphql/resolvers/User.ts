@@ -1,8 +1,12 @@
 import { mayReadPrivate, mayReadPublic } from '../../api/auth.js';
 import { scoreOf } from '../../features/view.js';
+import type { Recommended } from '../../features/recommend.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
+import { listLimit } from '../arguments.js';
 import type { GraphQLContext } from '../context.js';
 import { forbidden, unauthenticated } from '../errors.js';
+import { recommendationsOf } from '../loaders/item-graph-loader.js';
+import type { RecommendationParent } from '../parents.js';
 import { selectsAny } from '../selection.js';
 
 /** UserFeatures fields computed from the collections (buckets, recent items, categories). */
@@ -15,6 +19,13 @@ export const requirePrivate = (ctx: GraphQLContext, userId: string) => {
   if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
   if (!mayReadPrivate(ctx.viewer, userId)) throw forbidden();
 };
+
+export const recommendationParent = (r: Recommended): RecommendationParent => ({
+  item: { id: r.itemId },
+  score: r.score,
+  reason: r.reason,
+  because: r.because === null ? null : { id: r.because },
+});
 
 export const User: UserResolvers = {
   __resolveReference: (reference) => ({ id: reference.id }),
@@ -30,8 +41,10 @@ export const User: UserResolvers = {
     requirePrivate(ctx, user.id);
     return { userId: user.id, state: user.state ?? (await ctx.state(user.id, selectsAny(info, COLLECTION_FIELDS))) };
   },
-  recommendations: (user, _args, ctx) => {
+  recommendations: async (user, { limit }, ctx) => {
     requirePrivate(ctx, user.id);
-    return [];
+    const n = listLimit(limit, ctx.recommendations.maxLimit);
+    const state = user.state ?? (await ctx.state(user.id, true));
+    return (await recommendationsOf(ctx.loaders.itemGraph, state, n, ctx)).map(recommendationParent);
   },
 };

@@ -1,5 +1,7 @@
 /**
- * Fans feature updates out to this instance's subscriptions, by user.
+ * Fans feature updates out to this instance's subscriptions, by user, and
+ * item graph updates to the subscriptions that watch the changed items (a
+ * recommendations subscription watches its user's anchors, or TRENDING).
  *
  * Each subscription has a mailbox that holds at most one pending version,
  * the newest: while a subscriber is busy (its socket has not drained the
@@ -71,8 +73,14 @@ export class Mailbox implements AsyncIterableIterator<Pending> {
   }
 }
 
+/** What a subscription watches to hear that the trending list changed. */
+export const TRENDING = Symbol('trending');
+export type Watched = string | typeof TRENDING;
+
 export class UpdateHub extends EventEmitter<HubEvents> {
   readonly #byUser = new Map<string, Set<Mailbox>>();
+  readonly #byItem = new Map<Watched, Set<Mailbox>>();
+  readonly #watching = new Map<Mailbox, readonly Watched[]>();
 
   /** A mailbox for `userId`'s updates, open until its `return()`. */
   subscribe(userId: string): Mailbox {
@@ -81,6 +89,7 @@ export class UpdateHub extends EventEmitter<HubEvents> {
         const boxes = this.#byUser.get(userId);
         boxes?.delete(b);
         if (boxes?.size === 0) this.#byUser.delete(userId);
+        this.watch(b, []);
       },
       () => this.emit('superseded'),
     );
@@ -92,6 +101,35 @@ export class UpdateHub extends EventEmitter<HubEvents> {
 
   publish(userId: string, pending: Pending): void {
     for (const box of this.#byUser.get(userId) ?? []) box.offer(pending);
+  }
+
+  /** Makes `box` hear changes of exactly `items` from now on (replacing what it watched). */
+  watch(box: Mailbox, items: readonly Watched[]): void {
+    for (const item of this.#watching.get(box) ?? []) {
+      const boxes = this.#byItem.get(item);
+      boxes?.delete(box);
+      if (boxes?.size === 0) this.#byItem.delete(item);
+    }
+    if (items.length === 0) {
+      this.#watching.delete(box);
+      return;
+    }
+    this.#watching.set(box, items);
+    for (const item of items) {
+      const boxes = this.#byItem.get(item) ?? new Set<Mailbox>();
+      boxes.add(box);
+      this.#byItem.set(item, boxes);
+    }
+  }
+
+  /**
+   * Nudges every mailbox watching one of `items`, once: a nudge carries
+   * version 0, so it only stands when nothing newer is pending.
+   */
+  publishItems(items: Iterable<Watched>, eventTime: number): void {
+    const boxes = new Set<Mailbox>();
+    for (const item of items) for (const box of this.#byItem.get(item) ?? []) boxes.add(box);
+    for (const box of boxes) box.offer({ version: 0, eventTime });
   }
 
   /** Open subscriptions, over all users. */
