@@ -1,7 +1,9 @@
 /**
  * bench/processor: events/s from Kafka to features in Redis with offsets
  * committed, beside a bare kafkajs consumer (JSON.parse and commit, nothing
- * else) draining the same backlog on the same broker, in one run.
+ * else) draining the same backlog on the same broker, in one run; the
+ * processor runs twice per round, with recommendations (the item graph) off
+ * and on, so their ratio is the cost of keeping co-occurrence and trending.
  *
  * Method: N events of U users are produced to a fresh topic (3 partitions);
  * each consumer, in a fresh group, drains it from the beginning; the clock
@@ -16,7 +18,9 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
 import { createProcessor } from '../src/ingest/processor.js';
 import { createLogger } from '../src/observability/logger.js';
+import { createRedisItemGraphStore } from '../src/stores/redis-item-graph-store.js';
 import { connectRedis, createRedisUserStateStore } from '../src/stores/redis-user-state-store.js';
+import type { Config } from '../src/config.js';
 import { caughtUp, eventFile, produce, toMessage } from '../test/support/processor-harness.js';
 import { benchConfig, benchServers, machine, median, withCpu } from './support.js';
 
@@ -70,25 +74,34 @@ async function main(): Promise<void> {
 
   const bareRates: number[] = [];
   const processorRates: number[] = [];
+  const recsRates: number[] = [];
   const batchSizes: number[] = [];
   let cpu = 0;
-  for (let r = 0; r < runs; r++) {
-    bareRates.push(events / (await bare(kafka, topic, `${config.processor.groupId}-bare-${r}`)));
-
-    const run = {
+  /** One processor drain, in a group and Redis namespace of its own; events/s and CPU share. */
+  async function processorRun(name: string, recommendations: boolean): Promise<{ rate: number; cpu: number }> {
+    const run: Config = {
       ...config,
-      processor: { ...config.processor, groupId: `${config.processor.groupId}-proc-${r}` },
-      redis: { ...config.redis, keyPrefix: `${config.redis.keyPrefix}${r}:` },
+      processor: { ...config.processor, groupId: `${config.processor.groupId}-${name}` },
+      redis: { ...config.redis, keyPrefix: `${config.redis.keyPrefix}${name}:` },
+      recommendations: { ...config.recommendations, enabled: recommendations },
     };
     const store = createRedisUserStateStore({ redis: connectRedis(run.redis.url, 5000), keyPrefix: run.redis.keyPrefix, params: run.features });
-    const processor = createProcessor({ kafka, store, config: run, logger });
+    const itemGraph = createRedisItemGraphStore({ redis: connectRedis(run.redis.url, 5000), keyPrefix: run.redis.keyPrefix, params: run.recommendations });
+    const processor = createProcessor({ kafka, store, itemGraph, config: run, logger });
     processor.applier.on('batch', (b) => batchSizes.push(b.messages));
     const p = await withCpu(() => drain(kafka, processor.consumer, run.processor.groupId, topic, () => processor.start()));
     await processor.stop();
-    await store.close();
-    processorRates.push(events / p.result);
-    cpu = p.cpuShare;
-    process.stderr.write(`run ${r + 1}: bare ${bareRates[r]!.toFixed(0)}/s, processor ${processorRates[r]!.toFixed(0)}/s\n`);
+    await Promise.all([store.close(), itemGraph.close()]);
+    return { rate: events / p.result, cpu: p.cpuShare };
+  }
+  for (let r = 0; r < runs; r++) {
+    bareRates.push(events / (await bare(kafka, topic, `${config.processor.groupId}-bare-${r}`)));
+    const off = await processorRun(`off-${r}`, false);
+    const on = await processorRun(`on-${r}`, true);
+    processorRates.push(off.rate);
+    recsRates.push(on.rate);
+    cpu = off.cpu;
+    process.stderr.write(`run ${r + 1}: bare ${bareRates[r]!.toFixed(0)}/s, processor ${off.rate.toFixed(0)}/s, with recommendations ${on.rate.toFixed(0)}/s\n`);
   }
   const result = {
     bench: 'processor',
@@ -99,6 +112,8 @@ async function main(): Promise<void> {
     bareKafkajsEventsPerSec: Math.round(median(bareRates)),
     processorEventsPerSec: Math.round(median(processorRates)),
     ratio: Number((median(processorRates) / median(bareRates)).toFixed(2)),
+    withRecommendationsEventsPerSec: Math.round(median(recsRates)),
+    recommendationsOnOverOff: Number((median(recsRates) / median(processorRates)).toFixed(2)),
     processorCpuShareOfOneCore: Number(cpu.toFixed(2)),
     medianBatchMessages: median(batchSizes),
   };
