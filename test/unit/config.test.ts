@@ -29,4 +29,11 @@ describe('config', () => {
   it('refuses in-process adapters in production', () => {
     expect(() => loadConfig({}, { NODE_ENV: 'production' })).toThrow(/development only/);
   });
+
+  it('reads the recommendation bounds and refuses anchors beyond the recent items', () => {
+    const c = loadConfig({}, { RECS_ANCHORS: '5', RECS_NEIGHBOURS: '20', TRENDING_HALF_LIFE_HOURS: '2', RECOMMENDATIONS: 'off' });
+    expect(c.recommendations).toMatchObject({ enabled: false, anchors: 5, neighbours: 20, maxLimit: 50, trendingHalfLifeMs: 7_200_000 });
+    expect(() => loadConfig({}, { RECS_ANCHORS: '21' })).toThrow(/RECS_ANCHORS \(21\) cannot exceed RECENT_ITEMS \(20\)/);
+    expect(() => loadConfig({}, { RECS_MAX_LIMIT: '5' })).toThrow(/RECS_MAX_LIMIT/);
+  });
 });
