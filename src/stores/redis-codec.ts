@@ -63,3 +63,11 @@ export function decodeState(
 /** A record as the flat [key, value-as-string, …] list the restore script takes. */
 export const flatPairs = (r: Readonly<Record<string, number>>): string[] =>
   Object.entries(r).flatMap(([k, v]) => [k, String(v)]);
+
+/** Unwraps ioredis pipeline replies, throwing the first error. */
+export function replies(results: [Error | null, unknown][] | null): unknown[] {
+  return (results ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { TRENDING_REBASE_HALF_LIVES, type ItemGraphParams, type ItemGraphStore, type ScoredItem } from './item-graph.js';
 import { redisKeys } from './keys.js';
 import { defineScripts } from './lua/index.js';
+import { replies } from './redis-codec.js';
 
 export interface RedisItemGraphStoreOptions {
   /** A client; the store takes ownership and quits it on close. */
@@ -24,12 +25,6 @@ function scored(flat: readonly string[], scale = 1): ScoredItem[] {
   return out;
 }
 
-function replies(results: [Error | null, unknown][] | null): unknown[] {
-  return (results ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
 
 export function createRedisItemGraphStore(options: RedisItemGraphStoreOptions): ItemGraphStore {
   const redis = defineScripts(options.redis);

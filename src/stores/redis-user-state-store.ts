@@ -10,7 +10,7 @@ import type { RecentItem } from '../features/view.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import { decodeState, encodeStateFields, flatPairs, zsetRecord, type HashFields } from './redis-codec.js';
+import { decodeState, encodeStateFields, flatPairs, replies, zsetRecord, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 export interface RedisUserStateStoreOptions {
@@ -39,13 +39,6 @@ function recentList(flat: readonly string[]): RecentItem[] {
   return out;
 }
 
-/** Unwraps pipeline replies, throwing the first error. */
-function replies(results: [Error | null, unknown][] | null): unknown[] {
-  return (results ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
 
 export function createRedisUserStateStore(options: RedisUserStateStoreOptions): UserStateStore {
   const redis = defineScripts(options.redis);

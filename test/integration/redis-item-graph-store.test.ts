@@ -1,11 +1,10 @@
 import calculateSlot from 'cluster-key-slot';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/stores/keys.js';
 import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { connectRedis } from '../../src/stores/redis-user-state-store.js';
 import { delta, GRAPH_PARAMS, itemGraphStoreContract } from '../contract/item-graph-store.contract.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
+import { privateRedisPerSuite, scriptCalls } from '../support/private-redis.js';
 import { servers, unique } from '../support/servers.js';
 
 const open = (keyPrefix = `${unique('graph')}:`, url = servers().REDIS_URL) =>
@@ -15,27 +14,18 @@ itemGraphStoreContract('Redis', async () => open());
 
 describe('Redis item graph on a real server', () => {
   // A server of its own, so no other test's scripts land in the command counts.
-  let server: PrivateRedis;
-  let probe: Redis;
-  beforeAll(async () => {
-    server = await startPrivateRedis();
-    probe = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await probe.quit();
-    await server.stop();
-  });
+  const redis = privateRedisPerSuite();
 
   it('writes a delta as one single-key script per item and relation, plus one for trending, in one round trip', async () => {
     const prefix = `${unique('graph')}:`;
-    const store = open(prefix, server.url);
+    const store = open(prefix, redis.url);
     await store.ping();
-    const before = await scriptCalls(probe);
+    const before = await scriptCalls(redis.probe);
     await store.record(delta({ a: { viewed: { b: 1 }, bought: { c: 10 } }, b: { viewed: { a: 1 } } }, { a: 1, b: 1 }));
-    expect((await scriptCalls(probe)) - before).toBe(4);
+    expect((await scriptCalls(redis.probe)) - before).toBe(4);
     const k = redisKeys(prefix);
-    expect(await probe.zrange(k.item('a').viewed, 0, -1)).toEqual(['b']);
-    expect(await probe.zrange(k.item('a').bought, 0, -1)).toEqual(['c']);
+    expect(await redis.probe.zrange(k.item('a').viewed, 0, -1)).toEqual(['b']);
+    expect(await redis.probe.zrange(k.item('a').bought, 0, -1)).toEqual(['c']);
     await store.close();
   });
 
@@ -47,9 +37,3 @@ describe('Redis item graph on a real server', () => {
     expect(calculateSlot(k.trending.items)).toBe(calculateSlot(k.trending.epoch));
   });
 });
-
-async function scriptCalls(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  const calls = (c: string) => Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-  return calls('eval') + calls('evalsha');
-}

@@ -1,10 +1,9 @@
 import calculateSlot from 'cluster-key-slot';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisKeys, userKeyList } from '../../src/stores/keys.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-store.contract.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
+import { privateRedisPerSuite, scriptCalls } from '../support/private-redis.js';
 import { servers, unique } from '../support/servers.js';
 
 const open = (keyPrefix = `${unique('test')}:`, url = servers().REDIS_URL) =>
@@ -14,33 +13,23 @@ userStateStoreContract('Redis', async () => open());
 
 describe('Redis user state store on a real server', () => {
   // A server of its own, so no other test's scripts land in the command counts.
-  let server: PrivateRedis;
-  let probe: Redis;
-  beforeAll(async () => {
-    server = await startPrivateRedis();
-    probe = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await probe.quit();
-    await server.stop();
-  });
+  const redis = privateRedisPerSuite();
 
   it('applies a batch of many users in one round trip of Lua scripts loaded from .lua files', async () => {
     const prefix = `${unique('lua')}:`;
-    const store = open(prefix, server.url);
+    const store = open(prefix, redis.url);
     await store.ping();
     const events = Array.from({ length: 50 }, (_, i) => ({
       eventId: `e${i}`, userId: `u${i % 10}`, type: 'CLICK' as const, itemId: `i${i}`, occurredAt: 1_800_000_000_000 + i,
     }));
     const byUser = new Map<string, typeof events>();
     for (const e of events) byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
-    const before = await stats(probe);
+    const before = await scriptCalls(redis.probe);
     await store.applyEvents(byUser, 1_800_000_001_000);
-    const after = await stats(probe);
     // One script call per user (EVALSHA, or EVAL once to load it) and one dirty mark per user.
-    expect(after.evalsha + after.eval - before.evalsha - before.eval).toBe(10);
-    expect(await probe.zcard(redisKeys(prefix).sync.dirty)).toBe(10);
-    expect(await probe.hget(redisKeys(prefix).user('u3').state, 'version')).toBe('1');
+    expect((await scriptCalls(redis.probe)) - before).toBe(10);
+    expect(await redis.probe.zcard(redisKeys(prefix).sync.dirty)).toBe(10);
+    expect(await redis.probe.hget(redisKeys(prefix).user('u3').state, 'version')).toBe('1');
     await store.close();
   });
 
@@ -52,9 +41,3 @@ describe('Redis user state store on a real server', () => {
     expect([...slots('42')][0]).not.toBe([...slots('43')][0]);
   });
 });
-
-async function stats(redis: Redis): Promise<{ eval: number; evalsha: number }> {
-  const info = await redis.info('commandstats');
-  const calls = (c: string) => Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-  return { eval: calls('eval'), evalsha: calls('evalsha') };
-}

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { waitFor } from './wait-for.js';
 
 export async function freePort(): Promise<number> {
@@ -40,6 +41,38 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       await once(child, 'exit');
+    },
+  };
+}
+
+/** Lua script calls (EVAL and EVALSHA) the server has run since it started. */
+export async function scriptCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  const calls = (c: string) => Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return calls('eval') + calls('evalsha');
+}
+
+/**
+ * A private redis-server for the enclosing describe block, with a probe
+ * client on it: counts taken there see no other test's commands.
+ */
+export function privateRedisPerSuite(): { readonly url: string; readonly probe: Redis } {
+  let server: PrivateRedis | undefined;
+  let probe: Redis | undefined;
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+    probe = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await probe?.quit();
+    await server?.stop();
+  });
+  return {
+    get url() {
+      return server!.url;
+    },
+    get probe() {
+      return probe!;
     },
   };
 }
