@@ -44,6 +44,23 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
+  const graphBatches = new Counter({
+    name: 'uas_item_graph_batches_total',
+    help: 'Batches whose item graph delta was written (ok) or refused by Redis (failed: recommendations miss it)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const graphItems = new Counter({
+    name: 'uas_item_graph_items_total',
+    help: 'Items whose neighbour lists a batch changed, summed over batches',
+    registers: [registry],
+  });
+  const graphDuration = new Histogram({
+    name: 'uas_item_graph_write_duration_seconds',
+    help: 'Time to compute and write one batch\'s item graph delta',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
   const storeUnavailable = new Counter({
     name: 'uas_processor_store_unavailable_total',
     help: 'Times a batch was held because the store did not answer',
@@ -85,6 +102,12 @@ export function createMetrics(): Metrics {
         batchDuration.observe(b.durationMs / 1000);
       });
       applier.on('storeUnavailable', () => storeUnavailable.inc());
+      applier.on('graph', (g) => {
+        graphBatches.inc({ outcome: 'ok' });
+        graphItems.inc(g.items);
+        graphDuration.observe(g.durationMs / 1000);
+      });
+      applier.on('graphFailed', () => graphBatches.inc({ outcome: 'failed' }));
     },
     httpRequests: new Counter({
       name: 'uas_http_requests_total',
