@@ -1,7 +1,8 @@
 /**
  * Through a real gateway (@graphql-hive/gateway-runtime) composed with the
  * example legacy subgraph: a client reads the legacy user's username together
- * with the score, tier and features the processor wrote from Kafka.
+ * with the score, tier and features the processor wrote from Kafka, and the
+ * item lists and recommendations it derived.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityEvent } from '../../src/features/activity.js';
@@ -9,6 +10,7 @@ import { viewOf } from '../../src/features/view.js';
 import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { createProcessor } from '../../src/ingest/processor.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
@@ -28,12 +30,13 @@ describe('the supergraph through a real gateway', () => {
     const kafka = createKafka(config.kafka, logger);
     await ensureTopics(kafka, serviceTopics(config.kafka.topics));
     store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.features });
-    const processor = createProcessor({ kafka, store, config, logger });
+    const itemGraph = createRedisItemGraphStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
+    const processor = createProcessor({ kafka, store, itemGraph, config, logger });
     await processor.start();
     const api = await startLiveApi(config);
     const supergraph = await startSupergraph(api.url);
     gatewayUrl = supergraph.url;
-    cleanup.push(() => store.close(), () => processor.stop(), () => api.stop(), () => supergraph.stop());
+    cleanup.push(() => store.close(), () => itemGraph.close(), () => processor.stop(), () => api.stop(), () => supergraph.stop());
 
     const now = Date.now();
     const events: ActivityEvent[] = [
@@ -73,6 +76,18 @@ describe('the supergraph through a real gateway', () => {
     expect(user.features.lastViewedItem).toEqual({ id: 'sku-9' });
     const counts = Object.fromEntries(user.features.counts.map((c) => [c.type, c.count]));
     expect(counts).toMatchObject({ VIEW: 1, PURCHASE: 1, CLICK: 1, LOGIN: 0 });
+  });
+
+  it('serves item lists and recommendations through the gateway', async () => {
+    // u1's click on sku-4 paired it with sku-9; u2 (a login only) gets trending items: sku-9 (11), sku-4 (2).
+    const u1 = await query(gatewayUrl, `{ user(id: "u1") { features { lastViewedItem { id alsoViewed { id } } } } }`, await token('u1'));
+    expect(u1.errors).toBeUndefined();
+    expect(u1.data).toEqual({ user: { features: { lastViewedItem: { id: 'sku-9', alsoViewed: [{ id: 'sku-4' }] } } } });
+    const u2 = await query(gatewayUrl, `{ user(id: "u2") { username recommendations { item { id } reason because { id } } } }`, await token('u2'));
+    expect(u2.errors).toBeUndefined();
+    expect(u2.data).toEqual({
+      user: { username: 'user2', recommendations: [{ item: { id: 'sku-9' }, reason: 'TRENDING', because: null }, { item: { id: 'sku-4' }, reason: 'TRENDING', because: null }] },
+    });
   });
 
   it('carries a subscription through the gateway, with the legacy username beside the live fields', async () => {
