@@ -16,6 +16,7 @@
  */
 import type { ActivityEvent, ActivityType } from './activity.js';
 import type { RecommendationParams } from './params.js';
+import { decayFactor } from './score.js';
 import type { RecentItem } from './view.js';
 
 export const RELATIONS = ['viewed', 'bought'] as const;
@@ -79,7 +80,7 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
   const refTime = popular.reduce((t, e) => Math.max(t, e.at), 0);
   const popularity = new Map<string, number>();
   for (const e of popular) {
-    popularity.set(e.itemId, (popularity.get(e.itemId) ?? 0) + e.weight * 2 ** ((e.at - refTime) / p.trendingHalfLifeMs));
+    popularity.set(e.itemId, (popularity.get(e.itemId) ?? 0) + e.weight * decayFactor(refTime - e.at, p.trendingHalfLifeMs));
   }
   return { edges, popularity, refTime };
 }

@@ -13,6 +13,7 @@
  */
 import type { Relation } from './cooccurrence.js';
 import type { RecommendationParams } from './params.js';
+import { decayFactor } from './score.js';
 import type { RecentItem } from './view.js';
 
 export type RecommendationReason = 'ALSO_VIEWED' | 'ALSO_BOUGHT' | 'TRENDING';
@@ -52,7 +53,7 @@ export function recommend(input: RecommendInput, limit: number, p: Recommendatio
   const latest = anchors[0]?.at ?? 0;
   const candidates = new Map<string, { score: number; best: number; reason: RecommendationReason; because: string }>();
   for (const anchor of anchors) {
-    const recency = 2 ** (-(latest - anchor.at) / p.recencyHalfLifeMs);
+    const recency = decayFactor(latest - anchor.at, p.recencyHalfLifeMs);
     const lists = input.neighbours.get(anchor.itemId);
     if (!lists) continue;
     for (const relation of ['bought', 'viewed'] as const) {

@@ -1,3 +1,4 @@
+import { decayFactor } from '../features/score.js';
 import { TRENDING_REBASE_HALF_LIVES, type ItemGraphParams, type ItemGraphStore, type ScoredItem } from './item-graph.js';
 
 /** Strongest first; on equal weight the greater id first, as Redis ranks a sorted set in reverse. */
@@ -32,19 +33,19 @@ export function createMemoryItemGraphStore(p: ItemGraphParams): ItemGraphStore {
       }
       if (delta.popularity.size === 0) return;
       epoch ??= delta.refTime;
-      let exponent = (delta.refTime - epoch) / p.trendingHalfLifeMs;
-      if (exponent > TRENDING_REBASE_HALF_LIVES) {
-        for (const [itemId, score] of trending) trending.set(itemId, score * 2 ** -exponent);
+      if ((delta.refTime - epoch) / p.trendingHalfLifeMs > TRENDING_REBASE_HALF_LIVES) {
+        const rescale = decayFactor(delta.refTime - epoch, p.trendingHalfLifeMs);
+        for (const [itemId, score] of trending) trending.set(itemId, score * rescale);
         epoch = delta.refTime;
-        exponent = 0;
       }
-      for (const [itemId, inc] of delta.popularity) trending.set(itemId, (trending.get(itemId) ?? 0) + inc * 2 ** exponent);
+      const scale = decayFactor(epoch - delta.refTime, p.trendingHalfLifeMs);
+      for (const [itemId, inc] of delta.popularity) trending.set(itemId, (trending.get(itemId) ?? 0) + inc * scale);
       keep(trending, p.trendingSize);
     },
     async read(keys, n, now) {
       return {
         lists: keys.map((k) => ranked(lists.get(`${k.relation}:${k.itemId}`), p.neighbours)),
-        trending: n > 0 && epoch !== undefined ? ranked(trending, n, 2 ** (-(now - epoch) / p.trendingHalfLifeMs)) : [],
+        trending: n > 0 && epoch !== undefined ? ranked(trending, n, decayFactor(now - epoch, p.trendingHalfLifeMs)) : [],
       };
     },
     async ping() {},

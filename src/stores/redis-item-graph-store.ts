@@ -6,6 +6,7 @@
  * see the README on what a crash between them means.
  */
 import type { Redis } from 'ioredis';
+import { decayFactor } from '../features/score.js';
 import { TRENDING_REBASE_HALF_LIVES, type ItemGraphParams, type ItemGraphStore, type ScoredItem } from './item-graph.js';
 import { redisKeys } from './keys.js';
 import { defineScripts } from './lua/index.js';
@@ -57,7 +58,7 @@ export function createRedisItemGraphStore(options: RedisItemGraphStoreOptions): 
       const result = { lists: lists.map((_, i) => scored(values[i] as string[])), trending: [] as ScoredItem[] };
       if (trending > 0) {
         const epoch = Number(values[lists.length + 1] ?? now);
-        result.trending = scored(values[lists.length] as string[], 2 ** (-(now - epoch) / p.trendingHalfLifeMs));
+        result.trending = scored(values[lists.length] as string[], decayFactor(now - epoch, p.trendingHalfLifeMs));
       }
       return result;
     },
