@@ -17,7 +17,7 @@
 import type { ActivityEvent, ActivityType } from './activity.js';
 import type { RecommendationParams } from './params.js';
 import { decayFactor } from './score.js';
-import type { RecentItem } from './view.js';
+import { latestFirst, type RecentItem } from './view.js';
 
 export const RELATIONS = ['viewed', 'bought'] as const;
 export type Relation = (typeof RELATIONS)[number];
@@ -42,9 +42,6 @@ export interface UserItemEvents {
   /** Per event: applied for the first time. */
   readonly fresh: readonly boolean[];
 }
-
-/** Latest first; ties go to the greater item id, as a Redis sorted set ranks them in reverse. */
-const latestFirst = (a: RecentItem, b: RecentItem) => b.at - a.at || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);
 
 export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Record<ActivityType, number>>, p: RecommendationParams): ItemGraphDelta {
   const edges = new Map<string, EdgeWeights>();

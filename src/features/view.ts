@@ -31,10 +31,13 @@ export function scoreOf(state: UserState, now: number, p: FeatureParams): { acti
 export const isStale = (state: UserState, now: number, p: FeatureParams): boolean =>
   state.version > 0 && now - state.updatedAt > p.freshnessMs;
 
+/** Latest first; ties go to the greater item id, as a Redis sorted set ranks them in reverse. */
+export const latestFirst = (a: RecentItem, b: RecentItem): number => b.at - a.at || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);
+
 export const recentItemsOf = (state: UserState, p: FeatureParams): RecentItem[] =>
   Object.entries(state.recent)
     .map(([itemId, at]) => ({ itemId, at }))
-    .sort((a, b) => b.at - a.at || (a.itemId < b.itemId ? 1 : -1))
+    .sort(latestFirst)
     .slice(0, p.recentItems);
 
 export const topCategoriesOf = (state: UserState, now: number, p: FeatureParams): CategoryAffinity[] =>

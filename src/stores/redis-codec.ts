@@ -29,12 +29,15 @@ export function encodeStateFields(s: UserState): HashFields {
 
 const num = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
 
-/** Pairs from `ZRANGE … WITHSCORES` (member, score, member, score …) as a record. */
-export function zsetRecord(flat: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = Number(flat[i + 1]);
+/** Pairs from `ZRANGE … WITHSCORES` (member, score, member, score …), in reply order. */
+export function zsetEntries(flat: readonly string[]): [string, number][] {
+  const out: [string, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
   return out;
 }
+
+/** Pairs from `ZRANGE … WITHSCORES` as a record. */
+export const zsetRecord = (flat: readonly string[]): Record<string, number> => Object.fromEntries(zsetEntries(flat));
 
 export function decodeState(
   h: HashFields,

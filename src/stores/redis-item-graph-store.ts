@@ -10,7 +10,7 @@ import { decayFactor } from '../features/score.js';
 import { TRENDING_REBASE_HALF_LIVES, type ItemGraphParams, type ItemGraphStore, type ScoredItem } from './item-graph.js';
 import { redisKeys } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import { replies } from './redis-codec.js';
+import { replies, zsetEntries } from './redis-codec.js';
 
 export interface RedisItemGraphStoreOptions {
   /** A client; the store takes ownership and quits it on close. */
@@ -19,12 +19,8 @@ export interface RedisItemGraphStoreOptions {
   readonly params: ItemGraphParams;
 }
 
-/** [member, score, ...] as a sorted set replies WITHSCORES, scores times `scale`. */
-function scored(flat: readonly string[], scale = 1): ScoredItem[] {
-  const out: ScoredItem[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ itemId: flat[i]!, score: Number(flat[i + 1]) * scale });
-  return out;
-}
+/** A sorted set's WITHSCORES reply as items, scores times `scale`. */
+const scored = (flat: readonly string[], scale = 1): ScoredItem[] => zsetEntries(flat).map(([itemId, score]) => ({ itemId, score: score * scale }));
 
 
 export function createRedisItemGraphStore(options: RedisItemGraphStoreOptions): ItemGraphStore {

@@ -6,11 +6,10 @@
 import { Redis } from 'ioredis';
 import type { FeatureParams } from '../features/params.js';
 import { ACTIVITY_TYPES } from '../features/activity.js';
-import type { RecentItem } from '../features/view.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import { decodeState, encodeStateFields, flatPairs, replies, zsetRecord, type HashFields } from './redis-codec.js';
+import { decodeState, encodeStateFields, flatPairs, replies, zsetEntries, zsetRecord, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 export interface RedisUserStateStoreOptions {
@@ -32,12 +31,6 @@ function scriptParams(p: FeatureParams): string {
   });
 }
 
-/** [itemId, at, ...] as a sorted set replies WITHSCORES. */
-function recentList(flat: readonly string[]): RecentItem[] {
-  const out: RecentItem[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ itemId: flat[i]!, at: Number(flat[i + 1]) });
-  return out;
-}
 
 
 export function createRedisUserStateStore(options: RedisUserStateStoreOptions): UserStateStore {
@@ -92,7 +85,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const values = replies(await pipeline.exec());
       [...byUser.keys()].forEach((userId, i) => {
         const [version, applied, duplicates, late, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
-        results.set(userId, { version, applied, duplicates, late, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentList(latest) });
+        results.set(userId, { version, applied, duplicates, late, fresh: [...fresh].map((c) => c === '1'), latestBefore: zsetEntries(latest).map(([itemId, at]) => ({ itemId, at })) });
       });
       return results;
     },
