@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { KafkaMessage, Message, Producer } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
 import { graphDelta, type ItemGraphDelta } from '../features/cooccurrence.js';
 import type { RecommendationParams } from '../features/params.js';
@@ -72,6 +72,18 @@ export interface BatchControl {
 }
 
 export type BatchOutcome = 'done' | 'abandoned';
+
+/** What a kafkajs `eachBatch` lends: its heartbeat, and activity until the consumer stops or loses the partition. */
+export const batchControl = (p: EachBatchPayload): BatchControl => ({
+  heartbeat: () => p.heartbeat(),
+  isActive: () => p.isRunning() && !p.isStale(),
+});
+
+/** Commits exactly what has been resolved (autoCommit is off: nothing is committed behind the caller's back). */
+export async function commitResolved(p: EachBatchPayload): Promise<void> {
+  await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+  await p.heartbeat();
+}
 
 /** What a change can touch, as the `changed` list of a feature update names it. */
 export type ChangedField = 'activityScore' | 'tier' | 'counts' | 'lastActivity' | 'lastViewedItem' | 'recentItems' | 'topCategories' | 'profile';

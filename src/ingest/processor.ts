@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
-import { BatchApplier, featureUpdateMessage, type BatchControl } from './batch-applier.js';
+import { BatchApplier, batchControl, commitResolved, featureUpdateMessage } from './batch-applier.js';
 import { decodeProfile } from './decode.js';
 
 export interface ProcessorOptions {
@@ -43,17 +43,6 @@ export interface Processor {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** Commits exactly what has been resolved (autoCommit is off: nothing is committed behind our back). */
-async function commit(p: EachBatchPayload): Promise<void> {
-  await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
-  await p.heartbeat();
-}
-
-const controlOf = (p: EachBatchPayload): BatchControl => ({
-  heartbeat: () => p.heartbeat(),
-  isActive: () => p.isRunning() && !p.isStale(),
-});
 
 export function createProcessor(o: ProcessorOptions): Processor {
   const { topics } = o.config.kafka;
@@ -93,7 +82,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
   };
 
   async function profileBatch(p: EachBatchPayload): Promise<void> {
-    const control = controlOf(p);
+    const control = batchControl(p);
     for (const message of p.batch.messages) {
       const origin = { topic: p.batch.topic, partition: p.batch.partition, message };
       let decoded;
@@ -118,16 +107,16 @@ export function createProcessor(o: ProcessorOptions): Processor {
         }
       }
       p.resolveOffset(message.offset);
-      await commit(p);
+      await commitResolved(p);
     }
   }
 
   async function activityBatch(p: EachBatchPayload): Promise<void> {
     if (p.batch.messages.length === 0) return;
-    const outcome = await applier.apply(p.batch.topic, p.batch.partition, p.batch.messages, controlOf(p));
+    const outcome = await applier.apply(p.batch.topic, p.batch.partition, p.batch.messages, batchControl(p));
     if (outcome === 'abandoned') return;
     p.resolveOffset(p.batch.lastOffset());
-    await commit(p);
+    await commitResolved(p);
   }
 
   return {

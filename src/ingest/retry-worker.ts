@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import type { BatchApplier } from './batch-applier.js';
+import { batchControl, commitResolved, type BatchApplier, type BatchControl } from './batch-applier.js';
 import { notBeforeOf } from './records.js';
 
 export interface RetryWorkerOptions {
@@ -29,29 +29,28 @@ export interface RetryWorker {
 export function createRetryWorker(o: RetryWorkerOptions): RetryWorker {
   const clock = o.clock ?? Date.now;
   const consumer = o.kafka.consumer({ groupId: o.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
-  const active = (p: EachBatchPayload) => p.isRunning() && !p.isStale();
-
   /** Waits for `until`, in short slices so the group keeps its heartbeat and a stop is noticed. */
-  async function waitUntil(until: number, p: EachBatchPayload): Promise<boolean> {
+  async function waitUntil(until: number, control: BatchControl): Promise<boolean> {
     while (clock() < until) {
-      if (!active(p)) return false;
-      await p.heartbeat();
+      if (!control.isActive()) return false;
+      await control.heartbeat();
       await sleep(Math.min(500, until - clock()));
     }
     return true;
   }
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
+    const control = batchControl(p);
     let rest = p.batch.messages;
     while (rest.length > 0) {
-      if (!(await waitUntil(notBeforeOf(rest[0]!), p))) return;
+      if (!(await waitUntil(notBeforeOf(rest[0]!), control))) return;
       const now = clock();
       const dueCount = rest.findIndex((m) => notBeforeOf(m) > now);
       const due = dueCount === -1 ? rest : rest.slice(0, dueCount);
-      const outcome = await o.applier.apply(p.batch.topic, p.batch.partition, due, { heartbeat: () => p.heartbeat(), isActive: () => active(p) });
+      const outcome = await o.applier.apply(p.batch.topic, p.batch.partition, due, control);
       if (outcome === 'abandoned') return;
       p.resolveOffset(due[due.length - 1]!.offset);
-      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+      await commitResolved(p);
       rest = rest.slice(due.length);
     }
   }
