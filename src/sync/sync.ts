@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import type { PartitionOffsets, ProfileStore } from '../stores/profile.js';
-import type { UserStateStore } from '../stores/user-state.js';
+import type { UserSnapshot, UserStateStore } from '../stores/user-state.js';
 
 export interface SyncOptions {
   readonly store: UserStateStore;
@@ -78,6 +78,10 @@ export function createSync(o: SyncOptions): Sync {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
+  /** A snapshot to MongoDB, version-checked, through the breaker. */
+  const write = (userId: string, snapshot: UserSnapshot) =>
+    breaker.execute(() => o.profiles.upsertIfNewer({ userId, version: snapshot.state.version, snapshot, updatedAt: clock() }));
+
   async function pass(): Promise<void> {
     const started = clock();
     if (o.offsets) pending.push({ at: clock(), offsets: await o.offsets() });
@@ -94,7 +98,7 @@ export function createSync(o: SyncOptions): Sync {
           const snapshot = snapshots[i];
           if (!snapshot) return done.push(userId);
           try {
-            const outcome = await breaker.execute(() => o.profiles.upsertIfNewer({ userId, version: snapshot.state.version, snapshot, updatedAt: clock() }));
+            const outcome = await write(userId, snapshot);
             if (outcome === 'written') written++;
             else stale++;
             done.push(userId);
@@ -129,7 +133,7 @@ export function createSync(o: SyncOptions): Sync {
         const snapshot = online[i];
         if (!snapshot || (durable[i]?.version ?? -1) >= snapshot.state.version) return uncertain.delete(userId);
         // Behind: write it again, and look once more after the next settle delay.
-        await breaker.execute(() => o.profiles.upsertIfNewer({ userId, version: snapshot.state.version, snapshot, updatedAt: clock() }));
+        await write(userId, snapshot);
         uncertain.set(userId, clock());
         rewritten++;
       }),
