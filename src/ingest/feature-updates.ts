@@ -30,25 +30,22 @@ export interface FeatureUpdatesOptions {
   readonly logger: Logger;
 }
 
-export function parseFeatureUpdate(value: Buffer | null): FeatureUpdate | undefined {
+/** A message's JSON value as `T` when `valid` accepts it; undefined for a tombstone, bad JSON or the wrong shape. */
+function parseAs<T>(value: Buffer | null, valid: (v: Partial<T>) => boolean): T | undefined {
   if (value === null) return undefined;
   try {
-    const u = JSON.parse(value.toString('utf8')) as Partial<FeatureUpdate>;
-    return typeof u.userId === 'string' && typeof u.version === 'number' ? (u as FeatureUpdate) : undefined;
+    const v = JSON.parse(value.toString('utf8')) as Partial<T> | null;
+    return v !== null && typeof v === 'object' && valid(v) ? (v as T) : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function parseItemGraphUpdate(value: Buffer | null): ItemGraphUpdate | undefined {
-  if (value === null) return undefined;
-  try {
-    const u = JSON.parse(value.toString('utf8')) as Partial<ItemGraphUpdate>;
-    return Array.isArray(u.items) && u.items.every((i) => typeof i === 'string') && typeof u.trending === 'boolean' ? (u as ItemGraphUpdate) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const parseFeatureUpdate = (value: Buffer | null): FeatureUpdate | undefined =>
+  parseAs<FeatureUpdate>(value, (u) => typeof u.userId === 'string' && typeof u.version === 'number');
+
+export const parseItemGraphUpdate = (value: Buffer | null): ItemGraphUpdate | undefined =>
+  parseAs<ItemGraphUpdate>(value, (u) => Array.isArray(u.items) && u.items.every((i) => typeof i === 'string') && typeof u.trending === 'boolean');
 
 export function createFeatureUpdatesListener(o: FeatureUpdatesOptions): FeatureUpdatesListener {
   const groupId = `user-activity-api.${o.instanceId}.${randomUUID().slice(0, 8)}`;
