@@ -17,7 +17,7 @@ import { listLimit } from '../arguments.js';
 import type { GraphQLContext, LiveDeps } from '../context.js';
 import { recommendationsOf } from '../loaders/item-graph-loader.js';
 import type { RecommendationParent, UserParent } from '../parents.js';
-import { TRENDING } from '../subscriptions/hub.js';
+import { TRENDING, type Mailbox } from '../subscriptions/hub.js';
 import { recommendationParent, requirePrivate } from './User.js';
 
 function liveOf(ctx: GraphQLContext): LiveDeps {
@@ -25,11 +25,21 @@ function liveOf(ctx: GraphQLContext): LiveDeps {
   return ctx.live;
 }
 
-/** The user's states, newest first taken, each newer than the last yielded; the snapshot first. */
-async function* states(live: LiveDeps, userId: string, since: number): AsyncGenerator<{ state: UserState; eventTime: number }> {
+/** A mailbox on the hub for `userId`, open (and counted) while `body` runs. */
+async function* withMailbox<T>(live: LiveDeps, userId: string, body: (mailbox: Mailbox) => AsyncGenerator<T>): AsyncGenerator<T> {
   const mailbox = live.hub.subscribe(userId);
   live.opened(1);
   try {
+    yield* body(mailbox);
+  } finally {
+    await mailbox.return();
+    live.opened(-1);
+  }
+}
+
+/** The user's states, newest first taken, each newer than the last yielded; the snapshot first. */
+const states = (live: LiveDeps, userId: string, since: number) =>
+  withMailbox(live, userId, async function* (mailbox): AsyncGenerator<{ state: UserState; eventTime: number }> {
     let last = since;
     const snapshot = await live.load(userId);
     if (snapshot.version > last) {
@@ -43,17 +53,11 @@ async function* states(live: LiveDeps, userId: string, since: number): AsyncGene
       last = state.version;
       yield { state, eventTime: pending.eventTime };
     }
-  } finally {
-    await mailbox.return();
-    live.opened(-1);
-  }
-}
+  });
 
 /** The user's list now, then after every wake-up that changes it. */
-async function* recommendations(live: LiveDeps, ctx: GraphQLContext, userId: string, limit: number): AsyncGenerator<{ list: RecommendationParent[]; eventTime: number }> {
-  const mailbox = live.hub.subscribe(userId);
-  live.opened(1);
-  try {
+const recommendations = (live: LiveDeps, ctx: GraphQLContext, userId: string, limit: number) =>
+  withMailbox(live, userId, async function* (mailbox): AsyncGenerator<{ list: RecommendationParent[]; eventTime: number }> {
     let sent: string | undefined;
     let eventTime = 0;
     for (;;) {
@@ -72,11 +76,7 @@ async function* recommendations(live: LiveDeps, ctx: GraphQLContext, userId: str
       if (next.done) return;
       eventTime = next.value.eventTime;
     }
-  } finally {
-    await mailbox.return();
-    live.opened(-1);
-  }
-}
+  });
 
 export const Subscription: SubscriptionResolvers = {
   userActivityChanged: {
