@@ -13,16 +13,11 @@ export const ACTIVITY_TYPES = [
 ] as const;
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
-/** Types that are about an item and so must carry `itemId`. */
-export const ITEM_TYPES: ReadonlySet<ActivityType> = new Set([
-  'VIEW',
-  'CLICK',
-  'LIKE',
-  'COMMENT',
-  'SHARE',
-  'ADD_TO_CART',
-  'PURCHASE',
-]);
+/**
+ * Types that are about an item and so must carry `itemId`. LIKE, COMMENT and
+ * SHARE may be about something else (a liked review, a shared page).
+ */
+export const ITEM_TYPES: ReadonlySet<ActivityType> = new Set(['VIEW', 'CLICK', 'ADD_TO_CART', 'PURCHASE']);
 
 export const DEFAULT_WEIGHTS: Readonly<Record<ActivityType, number>> = Object.freeze({
   VIEW: 1,

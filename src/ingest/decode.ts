@@ -4,7 +4,8 @@
  *  - Debezium change events of the legacy `user_activity` table, with or
  *    without the `schema`/`payload` wrapper: `c`, `r` and `u` are events
  *    (eventId = the row id, so a snapshot read or an update of a row already
- *    seen is a duplicate), `d` and tombstones are skipped;
+ *    seen is a duplicate); `d`, `t`, `m` and tombstones are skipped whatever
+ *    their `before`/`after` hold, and an unknown `op` is an error;
  *  - static profile events.
  * Anything else throws a DecodeError, which names the field at fault.
  */
@@ -56,11 +57,15 @@ const RowSchema = z.object({
   activity_timestamp: z.union([z.number(), z.string()]),
 });
 
+// `before` is never read, so it is not validated: under REPLICA IDENTITY DEFAULT
+// a delete's `before` holds only the key and an update's is null.
 const EnvelopeSchema = z.object({
   op: z.enum(['c', 'r', 'u', 'd', 't', 'm']),
-  before: RowSchema.nullish(),
   after: z.unknown().nullish(),
 });
+
+/** Ops that record no activity (a delete, a truncate, a logical decoding message), with the skip reason. */
+const SKIPPED_OPS: Readonly<Record<string, string | undefined>> = { d: 'delete', t: 'truncate', m: 'message' };
 
 const ProfileSchema = z
   .object({
@@ -111,8 +116,8 @@ export function decodeActivity(raw: Buffer | null, typeMap: Readonly<Record<stri
   const body = 'payload' in json && 'schema' in json ? json.payload : json;
   if (body === null) return { kind: 'skip', reason: 'tombstone' };
   const envelope = check(EnvelopeSchema, body, 'Debezium envelope');
-  if (envelope.op === 'd') return { kind: 'skip', reason: 'delete' };
-  if (envelope.op !== 'c' && envelope.op !== 'r' && envelope.op !== 'u') return { kind: 'skip', reason: `op ${envelope.op}` };
+  const skipped = SKIPPED_OPS[envelope.op];
+  if (skipped !== undefined) return { kind: 'skip', reason: skipped };
   const row = check(RowSchema, envelope.after, 'Debezium row (after)');
   const type = typeMap[row.activity_type] ?? ((ACTIVITY_TYPES as readonly string[]).includes(row.activity_type) ? (row.activity_type as ActivityType) : undefined);
   if (type === undefined) throw new DecodeError(`invalid Debezium row (after): activity_type: unmapped type "${row.activity_type}"`);

@@ -22,6 +22,19 @@ describe('activity events', () => {
     expect(decodeActivity(json({ eventId: 'e2', userId: 'u1', type: 'LOGIN', occurredAt: T }), typeMap).kind).toBe('event');
   });
 
+  it.each(['LIKE', 'COMMENT', 'SHARE'])('accepts %s without itemId (it may be about a review or a page)', (type) => {
+    expect(decodeActivity(json({ eventId: 'e3', userId: 'u1', type, occurredAt: T }), typeMap)).toEqual({
+      kind: 'event',
+      value: { eventId: 'e3', userId: 'u1', type, occurredAt: T },
+    });
+  });
+
+  it.each(['VIEW', 'CLICK', 'ADD_TO_CART', 'PURCHASE'])('refuses %s without itemId, naming the field itemId', (type) => {
+    expect(() => decodeActivity(json({ eventId: 'e4', userId: 'u1', type, occurredAt: T }), typeMap)).toThrow(
+      new DecodeError('invalid activity event: itemId: itemId is required for item events'),
+    );
+  });
+
   it.each([
     ['not JSON', Buffer.from('{bad'), /not JSON/],
     ['a missing userId', json({ eventId: 'e', type: 'VIEW', itemId: 'i', occurredAt: T }), /userId/],
@@ -46,11 +59,57 @@ describe('Debezium envelopes of the legacy user_activity table', () => {
     expect(decodeActivity(fixture('update-wrapped'), typeMap)).toEqual({ kind: 'event', value: { ...expected, itemId: 'p-8' } });
   });
 
+  it.each(['update-no-before-wrapped', 'update-no-before-bare'])('%s (REPLICA IDENTITY DEFAULT: before is null) is an event', (name) => {
+    expect(decodeActivity(fixture(name), typeMap)).toEqual({ kind: 'event', value: { ...expected, itemId: 'p-8' } });
+  });
+
+  it.each(['snapshot-read-like-wrapped', 'snapshot-read-like-bare'])('%s: a LIKE with product_id null and a timestamptz is an event without itemId', (name) => {
+    expect(decodeActivity(fixture(name), typeMap)).toEqual({
+      kind: 'event',
+      value: { eventId: '1005', userId: 'u42', type: 'LIKE', occurredAt: T, source: 'cdc' },
+    });
+  });
+
   it.each([
     ['delete-wrapped', 'delete'],
     ['delete-bare', 'delete'],
-  ])('%s is skipped', (name, reason) => {
+    ['delete-replica-default-wrapped', 'delete'],
+    ['delete-replica-default-bare', 'delete'],
+    ['delete-replica-full-wrapped', 'delete'],
+    ['delete-replica-full-bare', 'delete'],
+    ['truncate-wrapped', 'truncate'],
+    ['truncate-bare', 'truncate'],
+    ['message-wrapped', 'message'],
+    ['message-bare', 'message'],
+  ])('%s is skipped as a %s', (name, reason) => {
     expect(decodeActivity(fixture(name), typeMap)).toEqual({ kind: 'skip', reason });
+  });
+
+  it.each([
+    ['d', 'delete'],
+    ['t', 'truncate'],
+    ['m', 'message'],
+  ])('op %s is skipped whatever before and after hold', (op, reason) => {
+    for (const images of [{}, { before: null, after: null }, { before: { id: null }, after: 'junk' }, { before: 42, after: { user_id: [] } }]) {
+      expect(decodeActivity(json({ op, ...images }), typeMap)).toEqual({ kind: 'skip', reason });
+      expect(decodeActivity(json({ schema: {}, payload: { op, ...images } }), typeMap)).toEqual({ kind: 'skip', reason });
+    }
+  });
+
+  it('an unknown op is a DecodeError, wrapped or bare', () => {
+    const after = { id: 1001, user_id: 'u42', activity_type: 'VIEW_PRODUCT', product_id: 'p-7', activity_timestamp: T * 1000 };
+    const payload = { op: 'x', before: null, after };
+    for (const raw of [json(payload), json({ schema: {}, payload })]) {
+      expect(() => decodeActivity(raw, typeMap)).toThrow(DecodeError);
+      expect(() => decodeActivity(raw, typeMap)).toThrow(/^invalid Debezium envelope: op: /);
+    }
+  });
+
+  it('a CDC row of an item type without product_id is a DecodeError naming itemId', () => {
+    const after = { id: 1006, user_id: 'u42', activity_type: 'CART_ADD', product_id: null, activity_timestamp: T * 1000 };
+    expect(() => decodeActivity(json({ op: 'c', before: null, after }), typeMap)).toThrow(
+      new DecodeError('invalid Debezium row (after): itemId: itemId is required for item events'),
+    );
   });
 
   it('a tombstone (null value, or a null payload) is skipped', () => {
