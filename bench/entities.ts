@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       eventId: `u${u}-${i}`, userId: `u${u}`, type: i % 3 === 0 ? 'VIEW' : 'CLICK', itemId: `i${(u * 7 + i) % 300}`, category: `c${i % 6}`, occurredAt: now - i * 60_000,
     })));
   }
-  await store.applyEvents(events, now);
+  await store.applyEvents(new Map([...events].map(([u, es]) => [u, es.map((event) => ({ event, arrivedAt: now }))])), now);
   await store.close();
 
   const jwt = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').sign(Buffer.from(JWT_SECRET));

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const itemGraph = createRedisItemGraphStore({ redis: connectRedis(config.redis.url, 5000), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
   const producer = { send: async () => [] } as unknown as Producer;
   const applier = new BatchApplier({
-    store, producer, topics: config.kafka.topics, cdcTypeMap: {}, instanceId: 'bench', applyAttempts: 3, retryTopicAttempts: 1,
+    store, producer, topics: config.kafka.topics, cdcTypeMap: {}, admission: config.features, instanceId: 'bench', applyAttempts: 3, retryTopicAttempts: 1,
     retryBaseDelayMs: 0, sideEffects: false, graph: { store: itemGraph, params: config.recommendations, weights: config.features.weights },
   });
   // Time in the item graph (delta, Redis write) against the whole batch, per phase.
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       itemId: isHot ? 'hot' : catalogue(),
       occurredAt: t0 + n,
     };
-    return { key: Buffer.from(event.userId), value: Buffer.from(JSON.stringify(event)), offset: String(n++), timestamp: '0', attributes: 0, headers: {} };
+    return { key: Buffer.from(event.userId), value: Buffer.from(JSON.stringify(event)), offset: String(n++), timestamp: String(event.occurredAt), attributes: 0, headers: {} };
   };
 
   const warmUp = Array.from({ length: users * (config.recommendations.anchors + 1) }, () => message(true));

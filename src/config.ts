@@ -145,6 +145,8 @@ const EnvSchema = z.object({
   RECENT_ITEMS: int(20),
   TOP_CATEGORIES: int(5),
   DEDUPE_HORIZON_HOURS: z.coerce.number().min(24).default(24),
+  MAX_EVENT_AGE_DAYS: num(30),
+  MAX_CLOCK_SKEW_MS: int(300_000),
   FRESHNESS_SECONDS: num(86_400),
 
   RECOMMENDATIONS: z.enum(['on', 'off']).default('on'),
@@ -330,6 +332,8 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       recentItems: e.RECENT_ITEMS,
       topCategories: e.TOP_CATEGORIES,
       dedupeHorizonMs: e.DEDUPE_HORIZON_HOURS * HOUR_MS,
+      maxEventAgeMs: e.MAX_EVENT_AGE_DAYS * DAY_MS,
+      maxClockSkewMs: e.MAX_CLOCK_SKEW_MS,
       freshnessMs: e.FRESHNESS_SECONDS * 1000,
     },
     recommendations: {

@@ -18,6 +18,12 @@ export class DecodeError extends ServiceError {
   readonly retriable = false;
 }
 
+/** An event dated further in the future than the allowed clock skew: it would move the user's reference time. */
+export class EventInFutureError extends ServiceError {
+  readonly code = 'EVENT_IN_FUTURE';
+  readonly retriable = false;
+}
+
 /** Redis, MongoDB or Kafka did not answer in time. */
 export class DependencyError extends ServiceError {
   readonly code = 'DEPENDENCY_UNAVAILABLE';

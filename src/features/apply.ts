@@ -4,20 +4,31 @@
  * steps in the same order inside Redis, and the contract tests hold the two
  * to the same results.
  *
- * For each event, in arrival order:
- *  1. an eventId already seen is a duplicate and changes nothing;
- *  2. an event older than the watermark by more than the dedupe horizon is
- *     refused as late (its duplicate could no longer be recognised);
- *  3. otherwise it is recorded as seen and added to the score, the window
- *     buckets still live at the watermark, the last activity / last viewed
- *     stamps, the recent items and the category affinities.
- * Then recent items are cut to the latest N, ids and buckets that fell behind
- * the watermark are pruned and, if any event was applied, the version is
- * bumped once. (Cutting once per batch keeps the same items as cutting after
- * every event: an item's latest time only grows and the cut-off only rises.)
+ * Duplicates are recognised by arrival, never refused by event time. Each
+ * event comes as a {@link Delivery}: the event, when it arrived (the Kafka
+ * record's timestamp) and where it was read (`topic/partition` and offset).
+ * For each delivery, in arrival order:
+ *  1. an offset at or below the highest one already taken from its
+ *     topic-partition for this user is a Kafka redelivery and changes nothing
+ *     (exact, with memory bounded by partitions);
+ *  2. an eventId already seen is a re-send and changes nothing;
+ *  3. otherwise it is recorded as seen (with its arrival time) and added to
+ *     the score, the window buckets still live at the watermark, the last
+ *     activity / last viewed stamps, the recent items and the category
+ *     affinities. However old its event time: the score decays it, and
+ *     windows it has left simply do not count it.
+ * Every delivery raises its partition's offset mark. Then, if any event was
+ * applied, recent items are cut to the latest N, ids that arrived more than
+ * the dedupe horizon before the batch's latest arrival are forgotten, buckets
+ * behind the watermark are pruned, and the version is bumped once. (Cutting
+ * once per batch keeps the same items as cutting after every event: an item's
+ * latest time only grows and the cut-off only rises.)
  *
- * Within the dedupe horizon the result does not depend on arrival order or
- * on duplicates (the property tests check this).
+ * Events too old to keep (`maxEventAgeMs`) or dated in the future beyond
+ * `maxClockSkewMs` never reach this function: {@link admission} sorts them
+ * out first. For the rest the result does not depend on arrival order, on
+ * batching or on duplicates arriving within the horizon (the property tests
+ * check this).
  */
 import type { ActivityEvent } from './activity.js';
 import { scaledWeight } from './affinity.js';
@@ -26,25 +37,50 @@ import { addWeighted } from './score.js';
 import { isNewer, type UserState } from './state.js';
 import { bucketField, bucketOf, firstLiveBucket, parseBucketField } from './windows.js';
 
+/** An event as it arrived. */
+export interface Delivery {
+  readonly event: ActivityEvent;
+  /** When it arrived (epoch ms): its Kafka record's timestamp, never later than processing time. */
+  readonly arrivedAt: number;
+  /** Where it was read, `topic/partition`, with its offset there; absent when it came from no log. */
+  readonly source?: string | undefined;
+  readonly offset?: number | undefined;
+}
+
+/** What a user's dedupe remembers. */
+export interface DedupeMemory {
+  /** eventId → arrival time, for at least the dedupe horizon of arrival time. */
+  readonly seen: ReadonlyMap<string, number>;
+  /** `topic/partition` → the highest offset taken from it for this user. */
+  readonly offsets: ReadonlyMap<string, number>;
+}
+
+export const EMPTY_MEMORY: DedupeMemory = Object.freeze({ seen: new Map(), offsets: new Map() });
+
 export interface ApplyOutcome {
   readonly state: UserState;
-  /** eventId → occurredAt of every event seen within the horizon. */
-  readonly seen: ReadonlyMap<string, number>;
+  readonly memory: DedupeMemory;
   readonly applied: number;
-  readonly duplicates: number;
-  readonly late: number;
-  /** Per event, in order: applied now for the first time (neither a duplicate nor late). */
+  /** Events seen before under the same eventId (a producer's or a connector's re-send). */
+  readonly resent: number;
+  /** Kafka redeliveries: an offset already taken from the same topic-partition. */
+  readonly redelivered: number;
+  /** Per delivery, in order: applied now for the first time. */
   readonly fresh: readonly boolean[];
 }
 
-export function applyEvents(
-  state: UserState,
-  seen: ReadonlyMap<string, number>,
-  events: readonly ActivityEvent[],
-  p: FeatureParams,
-  now: number,
-): ApplyOutcome {
-  const ids = new Map(seen);
+/** Whether an event may be applied, judged against its arrival time. */
+export type Admission = 'ok' | 'expired' | 'future';
+
+export function admission(e: ActivityEvent, arrivedAt: number, p: Pick<FeatureParams, 'maxEventAgeMs' | 'maxClockSkewMs'>): Admission {
+  if (e.occurredAt > arrivedAt + p.maxClockSkewMs) return 'future';
+  if (e.occurredAt < arrivedAt - p.maxEventAgeMs) return 'expired';
+  return 'ok';
+}
+
+export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: readonly Delivery[], p: FeatureParams, now: number): ApplyOutcome {
+  const ids = new Map(memory.seen);
+  const offsets = new Map(memory.offsets);
   const buckets: Record<string, number> = { ...state.buckets };
   const recent: Record<string, number> = { ...state.recent };
   const categories: Record<string, number> = { ...state.categories };
@@ -52,22 +88,29 @@ export function applyEvents(
   let { watermark, lastActivity, lastViewed } = state;
   let score = { sum: state.scoreSum, refTime: state.scoreRefTime };
   let applied = 0;
-  let duplicates = 0;
-  let late = 0;
-  const fresh = events.map(() => false);
+  let resent = 0;
+  let redelivered = 0;
+  let latestArrival = -Infinity;
+  const fresh = deliveries.map(() => false);
 
-  events.forEach((e, index) => {
-    if (ids.has(e.eventId)) {
-      duplicates++;
-      return;
+  deliveries.forEach((d, index) => {
+    const e = d.event;
+    latestArrival = Math.max(latestArrival, d.arrivedAt);
+    if (d.source !== undefined && d.offset !== undefined) {
+      const mark = offsets.get(d.source);
+      if (mark !== undefined && d.offset <= mark) {
+        redelivered++;
+        return;
+      }
+      offsets.set(d.source, d.offset);
     }
-    if (e.occurredAt < watermark - p.dedupeHorizonMs) {
-      late++;
+    if (ids.has(e.eventId)) {
+      resent++;
       return;
     }
     applied++;
     fresh[index] = true;
-    ids.set(e.eventId, e.occurredAt);
+    ids.set(e.eventId, d.arrivedAt);
     watermark = Math.max(watermark, e.occurredAt);
     const weight = p.weights[e.type];
     score = addWeighted(score, weight, e.occurredAt, p.halfLifeMs);
@@ -94,12 +137,12 @@ export function applyEvents(
     }
   });
 
-  if (applied === 0) return { state, seen, applied, duplicates, late, fresh };
+  if (applied === 0) return { state, memory: { seen: memory.seen, offsets }, applied, resent, redelivered, fresh };
 
   // Summed per batch first, then added: the order of additions the Lua script uses too.
   for (const [category, inc] of categoryIncrements) categories[category] = (categories[category] ?? 0) + inc;
   trimRecent(recent, p.recentItems);
-  for (const [id, at] of ids) if (at < watermark - p.dedupeHorizonMs) ids.delete(id);
+  for (const [id, arrivedAt] of ids) if (arrivedAt < latestArrival - p.dedupeHorizonMs) ids.delete(id);
   for (const field of Object.keys(buckets)) {
     const { window, bucket } = parseBucketField(field);
     const w = p.windows[window];
@@ -119,10 +162,10 @@ export function applyEvents(
       recent,
       categories,
     },
-    seen: ids,
+    memory: { seen: ids, offsets },
     applied,
-    duplicates,
-    late,
+    resent,
+    redelivered,
     fresh,
   };
 }

@@ -2,7 +2,7 @@
  * What a batch of activity adds to the item graph: co-occurrence edges and
  * trending popularity. Pure; the stores add the delta up (stores/item-graph.ts).
  *
- * For each event applied for the first time (duplicates and late events add
+ * For each event applied for the first time (re-sends and redeliveries add
  * nothing), in arrival order, with item X and weight w (the activity weight):
  *  - the anchors are the user's latest items at that moment, X excluded, at
  *    most K (by time, as `recentItems` orders them);

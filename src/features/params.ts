@@ -14,8 +14,12 @@ export interface FeatureParams {
   readonly windows: readonly WindowSpec[];
   readonly recentItems: number;
   readonly topCategories: number;
-  /** Duplicates are recognised within this span of event time (≥ 24 h). */
+  /** An event id is remembered for at least this span of arrival time (≥ 24 h): re-sends within it change nothing. */
   readonly dedupeHorizonMs: number;
+  /** Events dated this long before their arrival are dropped (counted as expired). */
+  readonly maxEventAgeMs: number;
+  /** Events dated this far after their arrival are dead-lettered: they would move the user's reference time. */
+  readonly maxClockSkewMs: number;
   /** Category affinities are scaled to this instant (epoch ms); see affinity.ts. */
   readonly affinityEpochMs: number;
   /** `isStale` once a user's state has not changed for this long. */
@@ -31,6 +35,8 @@ export const DEFAULT_FEATURE_PARAMS: FeatureParams = Object.freeze({
   recentItems: 20,
   topCategories: 5,
   dedupeHorizonMs: DAY_MS,
+  maxEventAgeMs: 30 * DAY_MS,
+  maxClockSkewMs: 5 * 60_000,
   affinityEpochMs: Date.UTC(2025, 0, 1),
   freshnessMs: DAY_MS,
 });

@@ -26,7 +26,7 @@ export interface UserState {
   readonly version: number;
   /** Epoch ms (processing time) of the last change. */
   readonly updatedAt: number;
-  /** The greatest occurredAt applied; events older than it by the dedupe horizon are refused as late. */
+  /** The greatest occurredAt applied: window buckets behind it are pruned. */
   readonly watermark: number;
   /** Decayed weighted sum of events at `scoreRefTime`. */
   readonly scoreSum: number;

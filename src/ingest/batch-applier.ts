@@ -2,7 +2,9 @@
  * What happens to one batch of activity messages, shared by the processor and
  * the retry worker:
  *
- *  1. decode every message; one that cannot be decoded becomes a dead letter;
+ *  1. decode every message; one that cannot be decoded, or is dated in the
+ *     future beyond the allowed clock skew, becomes a dead letter; one older
+ *     than the maximum event age is dropped and counted as expired;
  *  2. apply the events to the store, one atomic script per user, one round
  *     trip per batch, retried with backoff while the failure is retriable;
  *  3. past that bound: if the store does not answer at all, keep waiting
@@ -22,23 +24,42 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { EachBatchPayload, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
+import { admission, type Delivery } from '../features/apply.js';
 import { graphDelta, type ItemGraphDelta } from '../features/cooccurrence.js';
-import type { RecommendationParams } from '../features/params.js';
-import { isRetriable } from '../errors.js';
+import type { FeatureParams, RecommendationParams } from '../features/params.js';
+import { EventInFutureError, isRetriable } from '../errors.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
 import { decodeActivity } from './decode.js';
-import { attemptOf, deadLetter, retryRecord, type Origin } from './records.js';
+import { arrivalOf, attemptOf, deadLetter, retryRecord, type Origin } from './records.js';
 
 /** Instrumentation, in the manner of kafkajs' consumer events. */
 export interface ApplierEvents {
-  batch: [{ topic: string; partition: number; messages: number; applied: number; duplicates: number; late: number; skipped: number; deadLetters: number; retried: number; durationMs: number }];
+  /**
+   * What a batch's messages came to; the outcomes add up to `messages`:
+   * applied, resent and redelivered (duplicates by eventId and by offset),
+   * expired (older than the maximum event age), future (dead-lettered for
+   * their date), skipped (tombstones, deletes), deadLetters (undecodable, or
+   * out of attempts) and retried (handed to the retry topic).
+   */
+  batch: [{ topic: string; partition: number; messages: number } & BatchCounts & { durationMs: number }];
   storeUnavailable: [{ error: unknown }];
   deadLetter: [{ topic: string; partition: number; offset: string; error: string }];
   /** The batch's item graph delta was written: `items` lists changed. */
   graph: [{ items: number; durationMs: number }];
   /** Redis answered but refused the item graph delta: recommendations miss this batch. */
   graphFailed: [{ error: unknown }];
+}
+
+export interface BatchCounts {
+  readonly applied: number;
+  readonly resent: number;
+  readonly redelivered: number;
+  readonly expired: number;
+  readonly future: number;
+  readonly skipped: number;
+  readonly deadLetters: number;
+  readonly retried: number;
 }
 
 /** The item graph the applier feeds, with what it needs to compute a batch's delta. */
@@ -55,6 +76,8 @@ export interface ApplierOptions {
   /** Absent when recommendations are off: no item graph is kept. */
   readonly graph?: ApplierGraph | undefined;
   readonly cdcTypeMap: Readonly<Record<string, ActivityType>>;
+  /** Bounds on an event's date against its arrival. */
+  readonly admission: Pick<FeatureParams, 'maxEventAgeMs' | 'maxClockSkewMs'>;
   readonly instanceId: string;
   readonly applyAttempts: number;
   readonly retryTopicAttempts: number;
@@ -146,41 +169,57 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
 
   async apply(topic: string, partition: number, messages: readonly KafkaMessage[], control: BatchControl): Promise<BatchOutcome> {
     const started = this.#clock();
-    const events: { event: ActivityEvent; origin: Origin }[] = [];
+    const source = `${topic}/${partition}`;
+    const deliveries: { delivery: Delivery; origin: Origin }[] = [];
     const dead: Message[] = [];
     let skipped = 0;
+    let expired = 0;
+    let future = 0;
     for (const message of messages) {
       const origin = { topic, partition, message };
       try {
         const decoded = decodeActivity(message.value, this.#o.cdcTypeMap);
-        if (decoded.kind === 'skip') skipped++;
-        else events.push({ event: decoded.value, origin });
+        if (decoded.kind === 'skip') {
+          skipped++;
+          continue;
+        }
+        const event = decoded.value;
+        const arrivedAt = arrivalOf(message, started);
+        const admitted = admission(event, arrivedAt, this.#o.admission);
+        if (admitted === 'expired') expired++;
+        else if (admitted === 'future') {
+          future++;
+          dead.push(this.#deadLetter(origin, new EventInFutureError(`occurredAt ${new Date(event.occurredAt).toISOString()} is more than ${this.#o.admission.maxClockSkewMs} ms after its arrival at ${new Date(arrivedAt).toISOString()}`)));
+        } else deliveries.push({ delivery: { event, arrivedAt, source, offset: Number(message.offset) }, origin });
       } catch (error) {
         dead.push(this.#deadLetter(origin, error));
       }
     }
     await this.#send(this.#o.topics.activityDlq, dead);
 
-    const byUser = new Map<string, ActivityEvent[]>();
-    for (const { event } of events) {
-      const list = byUser.get(event.userId);
-      if (list) list.push(event);
-      else byUser.set(event.userId, [event]);
+    const byUser = new Map<string, Delivery[]>();
+    for (const { delivery } of deliveries) {
+      const list = byUser.get(delivery.event.userId);
+      if (list) list.push(delivery);
+      else byUser.set(delivery.event.userId, [delivery]);
     }
     const latestBefore = this.#o.graph ? this.#o.graph.params.anchors + 1 : 0;
     const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock(), { latestBefore }), control);
     if (written.kind === 'abandoned') return 'abandoned';
 
-    let totals = { applied: 0, duplicates: 0, late: 0 };
+    let totals = { applied: 0, resent: 0, redelivered: 0 };
     let retried = 0;
+    let deadLetters = dead.length - future;
     if (written.kind === 'failed') {
-      retried = await this.#handOn(events.map((e) => e.origin), written.error);
+      retried = await this.#handOn(deliveries.map((d) => d.origin), written.error);
+      deadLetters += deliveries.length - retried;
     } else {
       totals = sumResults(written.value.values());
-      if (this.#o.graph && totals.applied > 0 && (await this.#recordGraph(this.#o.graph, written.value, byUser, control)) === 'abandoned') return 'abandoned';
-      await this.#publishUpdates(written.value, byUser);
+      const events = new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)]));
+      if (this.#o.graph && totals.applied > 0 && (await this.#recordGraph(this.#o.graph, written.value, events, control)) === 'abandoned') return 'abandoned';
+      await this.#publishUpdates(written.value, events);
     }
-    this.emit('batch', { topic, partition, messages: messages.length, ...totals, skipped, deadLetters: dead.length, retried, durationMs: this.#clock() - started });
+    this.emit('batch', { topic, partition, messages: messages.length, ...totals, expired, future, skipped, deadLetters, retried, durationMs: this.#clock() - started });
     return 'done';
   }
 
@@ -294,11 +333,11 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
 }
 
 function sumResults(results: Iterable<UserBatchResult>) {
-  const t = { applied: 0, duplicates: 0, late: 0 };
+  const t = { applied: 0, resent: 0, redelivered: 0 };
   for (const r of results) {
     t.applied += r.applied;
-    t.duplicates += r.duplicates;
-    t.late += r.late;
+    t.resent += r.resent;
+    t.redelivered += r.redelivered;
   }
   return t;
 }

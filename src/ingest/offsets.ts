@@ -31,6 +31,12 @@ export const committedOffsets = (kafka: Kafka, groups: readonly GroupTopics[]): 
     return out;
   });
 
+/** The processor's groups: the main one on its inputs, the retry worker's on the retry topic. */
+export const processorGroups = (groupId: string, topics: { activity: string; cdc: string; profile: string; activityRetry: string }): GroupTopics[] => [
+  { groupId, topics: [topics.activity, topics.cdc, topics.profile] },
+  { groupId: `${groupId}.retry`, topics: [topics.activityRetry] },
+];
+
 export const endOffsets = (kafka: Kafka, topics: readonly string[]): Promise<PartitionOffsets> =>
   withAdmin(kafka, async (admin) => {
     const out: Record<string, number> = {};

@@ -11,7 +11,7 @@ import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Pr
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
-import type { ProfileStore } from '../stores/profile.js';
+import type { PartitionOffsets, ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { BatchApplier, batchControl, commitResolved, featureUpdateMessage } from './batch-applier.js';
 import { decodeProfile } from './decode.js';
@@ -31,6 +31,11 @@ export interface ProcessorOptions {
   readonly sideEffects?: boolean;
   /** Topics consumed as activity besides the configured ones (a recovery replays the retry topic). */
   readonly extraTopics?: readonly string[];
+  /**
+   * Consume each partition only up to this offset (exclusive), by `topic/partition`:
+   * a replay takes exactly what it was asked to, and nothing the live group will read again.
+   */
+  readonly stopAt?: PartitionOffsets;
   /** Where static profiles are kept durably; written before Redis, so a profile is never only online. */
   readonly profiles?: ProfileStore;
   readonly clock?: () => number;
@@ -63,6 +68,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
     producer,
     topics,
     cdcTypeMap: o.config.processor.cdcTypeMap,
+    admission: o.config.features,
     instanceId: o.config.instanceId,
     applyAttempts: o.config.processor.applyAttempts,
     retryTopicAttempts: o.config.processor.retryTopicAttempts,
@@ -81,9 +87,15 @@ export function createProcessor(o: ProcessorOptions): Processor {
     await o.profiles?.ping();
   };
 
+  /** The batch's messages below `stopAt`, if one is set. */
+  function wanted(p: EachBatchPayload) {
+    const stop = o.stopAt?.[`${p.batch.topic}/${p.batch.partition}`];
+    return stop === undefined ? p.batch.messages : p.batch.messages.filter((m) => Number(m.offset) < stop);
+  }
+
   async function profileBatch(p: EachBatchPayload): Promise<void> {
     const control = batchControl(p);
-    for (const message of p.batch.messages) {
+    for (const message of wanted(p)) {
       const origin = { topic: p.batch.topic, partition: p.batch.partition, message };
       let decoded;
       try {
@@ -112,10 +124,11 @@ export function createProcessor(o: ProcessorOptions): Processor {
   }
 
   async function activityBatch(p: EachBatchPayload): Promise<void> {
-    if (p.batch.messages.length === 0) return;
-    const outcome = await applier.apply(p.batch.topic, p.batch.partition, p.batch.messages, batchControl(p));
+    const messages = wanted(p);
+    if (messages.length === 0) return;
+    const outcome = await applier.apply(p.batch.topic, p.batch.partition, messages, batchControl(p));
     if (outcome === 'abandoned') return;
-    p.resolveOffset(p.batch.lastOffset());
+    p.resolveOffset(messages[messages.length - 1]!.offset);
     await commitResolved(p);
   }
 

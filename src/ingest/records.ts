@@ -18,6 +18,7 @@ export const RETRY_HEADERS = {
   topic: 'x-original-topic',
   partition: 'x-original-partition',
   offset: 'x-original-offset',
+  timestamp: 'x-original-timestamp',
   error: 'x-last-error',
 } as const;
 
@@ -42,6 +43,16 @@ export function originOf(o: Origin): { topic: string; partition: number; offset:
     partition: Number(header(h, RETRY_HEADERS.partition) ?? o.partition),
     offset: header(h, RETRY_HEADERS.offset) ?? o.message.offset,
   };
+}
+
+/**
+ * When a message arrived, as the dedupe counts arrival: its first record's
+ * timestamp (a retried message keeps its original's), never after `now`, so a
+ * producer's fast clock cannot make ids be forgotten early.
+ */
+export function arrivalOf(m: KafkaMessage, now: number): number {
+  const at = Number(header(m.headers, RETRY_HEADERS.timestamp) ?? m.timestamp);
+  return Number.isFinite(at) ? Math.min(at, now) : now;
 }
 
 export const attemptOf = (m: KafkaMessage): number => Number(header(m.headers, RETRY_HEADERS.attempt) ?? 0);
@@ -74,6 +85,7 @@ export function retryRecord(o: Origin, error: Error, notBefore: number): Message
       [RETRY_HEADERS.topic]: origin.topic,
       [RETRY_HEADERS.partition]: String(origin.partition),
       [RETRY_HEADERS.offset]: origin.offset,
+      [RETRY_HEADERS.timestamp]: header(o.message.headers, RETRY_HEADERS.timestamp) ?? o.message.timestamp,
       [RETRY_HEADERS.error]: error.message.slice(0, 500),
     },
   };

@@ -2,8 +2,9 @@
  * Rebuilds state from the beginning of the input topics into a store (an
  * empty Redis namespace), with a fresh consumer group and no side effects,
  * and stops once every partition is consumed up to where it ended when the
- * replay began. Since features do not depend on batching, the result equals
- * the live run's state (versions aside: they count batches).
+ * replay began (or up to `to`), taking nothing past that. Since features do
+ * not depend on batching, the result equals the live run's state (versions
+ * aside: they count batches).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +31,8 @@ export interface ReplayOptions {
    * since events handed to it before the checkpoint may not have been applied.
    */
   readonly from?: PartitionOffsets;
+  /** Where to stop, by `topic/partition` (exclusive); the topics' ends when the replay begins by default. */
+  readonly to?: PartitionOffsets;
 }
 
 export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: number }> {
@@ -37,8 +40,11 @@ export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: 
   const { topics } = o.config.kafka;
   const inputs = [topics.activity, topics.cdc, topics.profile, ...(o.from ? [topics.activityRetry] : [])];
   const groupId = `replay-${randomUUID()}`;
-  const target = await endOffsets(o.kafka, inputs);
-  const processor = createProcessor({ ...o, groupId, fromBeginning: true, sideEffects: false, extraTopics: o.from ? [topics.activityRetry] : [] });
+  const ends = await endOffsets(o.kafka, inputs);
+  const target = o.to ? Object.fromEntries(Object.keys(ends).map((tp) => [tp, Math.min(ends[tp]!, o.to![tp] ?? 0)])) : ends;
+  const replayed = Object.entries(target).reduce((n, [tp, end]) => n + Math.max(0, end - (o.from?.[tp] ?? 0)), 0);
+  if (replayed === 0) return { messages: 0, ms: Date.now() - started };
+  const processor = createProcessor({ ...o, groupId, fromBeginning: true, sideEffects: false, stopAt: target, extraTopics: o.from ? [topics.activityRetry] : [] });
   await processor.start();
   for (const [tp, offset] of Object.entries(o.from ?? {})) {
     const [topic, partition] = [tp.slice(0, tp.lastIndexOf('/')), Number(tp.slice(tp.lastIndexOf('/') + 1))];
@@ -54,6 +60,5 @@ export async function replay(o: ReplayOptions): Promise<{ messages: number; ms: 
   } finally {
     await processor.stop();
   }
-  const replayed = Object.entries(target).reduce((n, [tp, end]) => n + Math.max(0, end - (o.from?.[tp] ?? 0)), 0);
   return { messages: replayed, ms: Date.now() - started };
 }

@@ -34,8 +34,8 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const events = new Counter({
     name: 'uas_processor_events_total',
-    help: 'Activity messages by outcome: applied, duplicate, late, skipped, dead_letter, retried',
-    labelNames: ['outcome'],
+    help: 'Activity messages by topic and outcome (applied, duplicate with reason resent or redelivered, expired, future, skipped, dead_letter, retried); per topic they add up to the messages consumed',
+    labelNames: ['topic', 'outcome', 'reason'],
     registers: [registry],
   });
   const batchDuration = new Histogram({
@@ -93,12 +93,15 @@ export function createMetrics(): Metrics {
     },
     observeApplier(applier) {
       applier.on('batch', (b) => {
-        events.inc({ outcome: 'applied' }, b.applied);
-        events.inc({ outcome: 'duplicate' }, b.duplicates);
-        events.inc({ outcome: 'late' }, b.late);
-        events.inc({ outcome: 'skipped' }, b.skipped);
-        events.inc({ outcome: 'dead_letter' }, b.deadLetters);
-        events.inc({ outcome: 'retried' }, b.retried);
+        const count = (outcome: string, n: number, reason = '') => events.inc({ topic: b.topic, outcome, reason }, n);
+        count('applied', b.applied);
+        count('duplicate', b.resent, 'resent');
+        count('duplicate', b.redelivered, 'redelivered');
+        count('expired', b.expired);
+        count('future', b.future);
+        count('skipped', b.skipped);
+        count('dead_letter', b.deadLetters);
+        count('retried', b.retried);
         batchDuration.observe(b.durationMs / 1000);
       });
       applier.on('storeUnavailable', () => storeUnavailable.inc());

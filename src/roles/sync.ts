@@ -5,7 +5,7 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
-import { committedOffsets } from '../ingest/offsets.js';
+import { committedOffsets, processorGroups } from '../ingest/offsets.js';
 import { createSync } from '../sync/sync.js';
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -13,18 +13,10 @@ const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
   const log = logger.child({ component: 'sync' });
   const kafka = config.adapters === 'servers' ? createKafka(config.kafka, logger) : undefined;
-  const { topics } = config.kafka;
   const sync = createSync({
     store: stores.userStates,
     profiles: stores.profiles,
-    // The processor's groups: the main one on its inputs, the retry worker's on the retry topic.
-    offsets: kafka
-      ? () =>
-          committedOffsets(kafka, [
-            { groupId: config.processor.groupId, topics: [topics.activity, topics.cdc, topics.profile] },
-            { groupId: `${config.processor.groupId}.retry`, topics: [topics.activityRetry] },
-          ])
-      : undefined,
+    offsets: kafka ? () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)) : undefined,
     batchSize: config.sync.batchSize,
     leaseMs: config.sync.leaseMs,
     intervalMs: config.sync.intervalMs,

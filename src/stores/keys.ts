@@ -7,7 +7,7 @@
 export interface UserKeys {
   /** Hash: scalar state fields (version, score, stamps, profile). */
   readonly state: string;
-  /** Sorted set: eventId → occurredAt, the dedupe memory. */
+  /** Sorted set: eventId → arrival time, the dedupe memory of re-sends. */
   readonly seen: string;
   /** Hash: window bucket counts. */
   readonly buckets: string;
@@ -15,6 +15,8 @@ export interface UserKeys {
   readonly recent: string;
   /** Sorted set: category → scaled affinity. */
   readonly categories: string;
+  /** Hash: `topic/partition` → highest offset taken, the dedupe memory of Kafka redeliveries. */
+  readonly offsets: string;
 }
 
 /** The sync's keys: all under one hash tag, `{sync}`, so its scripts touch one cluster slot. */
@@ -62,6 +64,7 @@ export function redisKeys(prefix: string): RedisKeys {
         buckets: `${tag}:buckets`,
         recent: `${tag}:recent`,
         categories: `${tag}:categories`,
+        offsets: `${tag}:offsets`,
       };
     },
     item(itemId) {
@@ -78,5 +81,5 @@ export function redisKeys(prefix: string): RedisKeys {
   };
 }
 
-/** The five keys of a user in the order the scripts take them. */
-export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories];
+/** The six keys of a user in the order the scripts take them. */
+export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories, k.offsets];

@@ -9,7 +9,7 @@ export function createMemoryProfileStore(): ProfileStore {
   const merged = (userId: string): UserProfile | undefined => {
     const doc = profiles.get(userId);
     if (!doc) return undefined;
-    const base = doc.profile ?? { userId, version: 0, snapshot: { state: DEFAULT_USER_STATE, seen: {} }, updatedAt: 0 };
+    const base = doc.profile ?? { userId, version: 0, snapshot: { state: DEFAULT_USER_STATE, seen: {}, offsets: {} }, updatedAt: 0 };
     return structuredClone({ ...base, snapshot: withStatic(base.snapshot, doc.static) });
   };
   return {

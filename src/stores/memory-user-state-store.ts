@@ -4,6 +4,8 @@ import { DEFAULT_USER_STATE } from '../features/state.js';
 import { recentItemsOf } from '../features/view.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
+const EMPTY_SNAPSHOT: UserSnapshot = Object.freeze({ state: DEFAULT_USER_STATE, seen: Object.freeze({}), offsets: Object.freeze({}) });
+
 /**
  * In-process twin of the Redis store, for embedded dev mode and unit tests:
  * the reference model (features/apply.ts) over a Map.
@@ -28,23 +30,25 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
     async applyEvents(byUser, now, options) {
       const results = new Map<string, UserBatchResult>();
       for (const [userId, events] of byUser) {
-        const current = users.get(userId) ?? { state: DEFAULT_USER_STATE, seen: {} };
-        const outcome = applyEvents(current.state, new Map(Object.entries(current.seen)), events, params, now);
+        const current = users.get(userId) ?? EMPTY_SNAPSHOT;
+        const memory = { seen: new Map(Object.entries(current.seen)), offsets: new Map(Object.entries(current.offsets)) };
+        const outcome = applyEvents(current.state, memory, events, params, now);
         const latestBefore = recentItemsOf(current.state, params).slice(0, options?.latestBefore ?? 0);
-        if (outcome.applied > 0) {
-          users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.seen) });
-          markDirty(userId, now);
+        // The offset marks move even when nothing was applied, as the Redis script's do.
+        if (outcome.applied > 0 || users.has(userId)) {
+          users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.memory.seen), offsets: Object.fromEntries(outcome.memory.offsets) });
         }
-        const { applied, duplicates, late, fresh } = outcome;
-        results.set(userId, { version: outcome.state.version, applied, duplicates, late, fresh, latestBefore });
+        if (outcome.applied > 0) markDirty(userId, now);
+        const { applied, resent, redelivered, fresh } = outcome;
+        results.set(userId, { version: outcome.state.version, applied, resent, redelivered, fresh, latestBefore });
       }
       return results;
     },
     async applyProfile(update, now) {
-      const current = users.get(update.userId) ?? { state: DEFAULT_USER_STATE, seen: {} };
+      const current = users.get(update.userId) ?? EMPTY_SNAPSHOT;
       const next = applyProfile(current.state, update, now);
       if (!next) return 0;
-      users.set(update.userId, { state: next, seen: current.seen });
+      users.set(update.userId, { ...current, state: next });
       markDirty(update.userId, now);
       return next.version;
     },

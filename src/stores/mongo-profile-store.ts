@@ -12,7 +12,7 @@
  *
  * The scalar state (version, score, stamps, profile fields) is stored as
  * fields, so it can be queried; the collections a rebuild needs (window
- * buckets, recent items, categories, seen event ids) as one JSON text field:
+ * buckets, recent items, categories, seen event ids, offset marks) as one JSON text field:
  * nothing queries them in MongoDB, their keys may hold `.` or `$`, and
  * FerretDB's cost grows with every embedded subdocument (60 bucket entries
  * made an upsert take 25 ms, against 3 ms as text). JSON keeps doubles exact.
@@ -20,9 +20,10 @@
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
+import type { UserSnapshot } from './user-state.js';
 
 type Scalars = Omit<UserState, 'buckets' | 'recent' | 'categories'>;
-type Collections = Pick<UserState, 'buckets' | 'recent' | 'categories'> & { seen: Record<string, number> };
+type Collections = Pick<UserState, 'buckets' | 'recent' | 'categories'> & Pick<UserSnapshot, 'seen' | 'offsets'>;
 
 interface ProfileDocument {
   _id: string;
@@ -43,10 +44,10 @@ const DUPLICATE_KEY = 11000;
 
 function toProfile(d: ProfileDocument): UserProfile | undefined {
   if (!d.state && !d.profile) return undefined;
-  const { seen, ...collections } = d.collections ? (JSON.parse(d.collections) as Collections) : { buckets: {}, recent: {}, categories: {}, seen: {} };
+  const { seen, offsets = {}, ...collections } = d.collections ? (JSON.parse(d.collections) as Collections) : { buckets: {}, recent: {}, categories: {}, seen: {} };
   const state: UserState = { ...DEFAULT_USER_STATE, ...d.state, ...collections };
   const staticProfile = d.profile && { userId: d._id, profileVersion: d.profile.version, vip: d.profile.vip, status: d.profile.status };
-  return { userId: d._id, version: d.version, snapshot: withStatic({ state, seen }, staticProfile), updatedAt: d.updatedAt.getTime() };
+  return { userId: d._id, version: d.version, snapshot: withStatic({ state, seen, offsets }, staticProfile), updatedAt: d.updatedAt.getTime() };
 }
 
 export interface MongoProfileStoreOptions {
@@ -99,7 +100,7 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
     upsertIfNewer: (p) =>
       serialized(p.userId, () => {
         const { buckets, recent, categories, ...state } = p.snapshot.state;
-        const collections = JSON.stringify({ buckets, recent, categories, seen: p.snapshot.seen } satisfies Collections);
+        const collections = JSON.stringify({ buckets, recent, categories, seen: p.snapshot.seen, offsets: p.snapshot.offsets } satisfies Collections);
         return versionChecked(() =>
           profiles.updateOne(
             { _id: p.userId, version: { $lt: p.version } },

@@ -57,11 +57,17 @@ export function decodeState(
     profileVersion: num(h.profileVersion),
     lastActivity: h.laAt ? { at: num(h.laAt), eventId: h.laId ?? '', type: h.laType as ActivityType } : null,
     lastViewed: h.lvAt ? { at: num(h.lvAt), eventId: h.lvId ?? '', itemId: h.lvItem ?? '' } : null,
-    buckets: Object.fromEntries(Object.entries(buckets).map(([f, n]) => [f, Number(n)])),
+    buckets: numberRecord(buckets),
     recent: zsetRecord(recent),
     categories: zsetRecord(categories),
   };
 }
+
+/** A hash of numbers, as HGETALL answers it. */
+export const numberRecord = (h: HashFields): Record<string, number> => Object.fromEntries(Object.entries(h).map(([f, n]) => [f, Number(n)]));
+
+/** A record of numbers as strings, so the restore script's JSON keeps them exact. */
+export const stringRecord = (r: Readonly<Record<string, number>>): Record<string, string> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]));
 
 /** A record as the flat [key, value-as-string, …] list the restore script takes. */
 export const flatPairs = (r: Readonly<Record<string, number>>): string[] =>

@@ -9,7 +9,7 @@ import { ACTIVITY_TYPES } from '../features/activity.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import { decodeState, encodeStateFields, flatPairs, replies, zsetEntries, zsetRecord, type HashFields } from './redis-codec.js';
+import { decodeState, encodeStateFields, flatPairs, numberRecord, replies, stringRecord, zsetEntries, zsetRecord, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 export interface RedisUserStateStoreOptions {
@@ -50,7 +50,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const k = keys.user(id);
       pipeline.hgetall(k.state);
       if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').zrange(k.categories, 0, -1, 'WITHSCORES');
-      if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES');
+      if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
     });
     const values = replies(await pipeline.exec());
     let at = 0;
@@ -58,9 +58,9 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     return userIds.map((_, i) => {
       const h = next<HashFields>();
       const [b, r, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<string[]>()] : [{}, [], []];
-      const s = withSeen ? next<string[]>() : undefined;
+      const [seen, offsets] = withSeen ? [zsetRecord(next<string[]>()), numberRecord(next<HashFields>())] : [{}, {}];
       const state = decodeState(h, b, r, c);
-      return state && { state, seen: s ? zsetRecord(s) : {} };
+      return state && { state, seen, offsets };
     });
   }
 
@@ -76,7 +76,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       if (byUser.size === 0) return results;
       const pipeline = redis.pipeline();
       for (const [userId, events] of byUser) {
-        const eventArgs = events.flatMap((e) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt]);
+        const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
         pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
         // The dirty index is its own slot, so it is written beside the script, not inside it.
         // NX keeps the time the user first became dirty: the sync's lag.
@@ -84,8 +84,8 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       }
       const values = replies(await pipeline.exec());
       [...byUser.keys()].forEach((userId, i) => {
-        const [version, applied, duplicates, late, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
-        results.set(userId, { version, applied, duplicates, late, fresh: [...fresh].map((c) => c === '1'), latestBefore: zsetEntries(latest).map(([itemId, at]) => ({ itemId, at })) });
+        const [version, applied, resent, redelivered, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
+        results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: zsetEntries(latest).map(([itemId, at]) => ({ itemId, at })) });
       });
       return results;
     },
@@ -96,15 +96,17 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       return version;
     },
 
-    async restore(userId, { state, seen }) {
+    async restore(userId, snapshot) {
+      const { state, seen } = snapshot;
       const written = await redis.restoreState(
         ...userKeyList(keys.user(userId)),
         state.version,
         JSON.stringify(encodeStateFields(state)),
         JSON.stringify(flatPairs(seen)),
-        JSON.stringify(Object.fromEntries(Object.entries(state.buckets).map(([f, n]) => [f, String(n)]))),
+        JSON.stringify(stringRecord(state.buckets)),
         JSON.stringify(flatPairs(state.recent)),
         JSON.stringify(flatPairs(state.categories)),
+        JSON.stringify(stringRecord(snapshot.offsets)),
       );
       return written === 1;
     },

@@ -1,15 +1,16 @@
-import type { ActivityEvent } from '../features/activity.js';
-import type { ProfileUpdate } from '../features/apply.js';
+import type { Delivery, ProfileUpdate } from '../features/apply.js';
 import type { UserState } from '../features/state.js';
 import type { RecentItem } from '../features/view.js';
 
 export type { UserState };
 
-/** A user's state with the event ids it has seen: enough to rebuild it exactly elsewhere. */
+/** A user's state with its dedupe memory: enough to rebuild it exactly elsewhere. */
 export interface UserSnapshot {
   readonly state: UserState;
-  /** eventId → occurredAt, within the dedupe horizon. */
+  /** eventId → arrival time, within the dedupe horizon. */
   readonly seen: Readonly<Record<string, number>>;
+  /** `topic/partition` → the highest offset taken from it for this user. */
+  readonly offsets: Readonly<Record<string, number>>;
 }
 
 /** What applying one user's events did. */
@@ -17,9 +18,11 @@ export interface UserBatchResult {
   /** The user's version after the batch (unchanged when nothing was applied). */
   readonly version: number;
   readonly applied: number;
-  readonly duplicates: number;
-  readonly late: number;
-  /** Per event, in order: applied now for the first time (neither a duplicate nor late). */
+  /** Seen before under the same eventId. */
+  readonly resent: number;
+  /** An offset already taken from the same topic-partition. */
+  readonly redelivered: number;
+  /** Per event, in order: applied now for the first time (neither a re-send nor a redelivery). */
   readonly fresh: readonly boolean[];
   /** The user's latest items before the batch, latest first, as many as `ApplyOptions.latestBefore` asked. */
   readonly latestBefore: readonly RecentItem[];
@@ -49,7 +52,7 @@ export interface UserStateStore {
    * Applies each user's events (see features/apply.ts), atomically per user,
    * and marks changed users dirty for the sync.
    */
-  applyEvents(byUser: ReadonlyMap<string, readonly ActivityEvent[]>, now: number, options?: ApplyOptions): Promise<Map<string, UserBatchResult>>;
+  applyEvents(byUser: ReadonlyMap<string, readonly Delivery[]>, now: number, options?: ApplyOptions): Promise<Map<string, UserBatchResult>>;
   /** Applies a static profile update; the new version, or 0 when the stored profile is as new. */
   applyProfile(update: ProfileUpdate, now: number): Promise<number>;
   /** Snapshots of `userIds`, in order, `undefined` for unknown users. */

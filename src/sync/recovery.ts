@@ -1,13 +1,18 @@
 /**
  * Rebuilds a lost Redis: every profile's snapshot is restored from MongoDB
  * (version-checked: a newer state already back in Redis is kept), then Kafka
- * is replayed from the offsets the snapshots cover. Snapshots carry their
- * seen event ids, so an event both in a snapshot and in the replay counts once.
- * Nothing processed before the loss is lost: whatever the last sync did not
- * write is at or after the recorded offsets.
+ * is replayed from the offsets the snapshots cover up to the offsets the
+ * processor's groups have committed: exactly what had been applied before the
+ * loss, so the live groups then go on where they stood and nothing is done
+ * twice (a first start over a topic with history replays nothing: no offsets
+ * are committed yet, and the live group reads it once). Snapshots carry their
+ * dedupe memory (seen ids and offset marks), so an event both in a snapshot
+ * and in the replay counts once. Nothing processed before the loss is lost:
+ * whatever the last sync did not write is at or after the recorded offsets.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
+import { committedOffsets, processorGroups } from '../ingest/offsets.js';
 import { replay } from '../ingest/replay.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
@@ -31,7 +36,8 @@ export async function recover(o: RecoveryOptions): Promise<{ restored: number; r
     restored += batch.length;
   }
   const from = await o.profiles.loadCheckpoint();
-  const { messages } = await replay({ kafka: o.kafka, store: o.store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from });
+  const to = await committedOffsets(o.kafka, processorGroups(o.config.processor.groupId, o.config.kafka.topics));
+  const { messages } = await replay({ kafka: o.kafka, store: o.store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from, to });
   await o.store.markOnline(Date.now());
   o.logger.info({ restored, replayed: messages, from }, 'recovered the online state');
   return { restored, replayed: messages };

@@ -24,6 +24,7 @@ const profile = (userId: string, version: number): UserProfile => ({
       categories: { 'home.garden': 0.125, books: 3.5 },
     },
     seen: { 'e.1': 1_700_000_000_000, '$e2': 1_699_999_999_000 },
+    offsets: { 'user-activity/2': 9_007_199_254_740, 'legacy.public.user_activity/0': 0 },
   },
   updatedAt: 1_700_000_000_000 + version,
 });

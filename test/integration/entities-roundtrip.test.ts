@@ -10,6 +10,7 @@ import { createRedisUserStateStore } from '../../src/stores/redis-user-state-sto
 import { JWT_SECRET, post, ROUTER_SECRET, startApi, token } from '../support/api-harness.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
 import { isolatedConfig } from '../support/processor-harness.js';
+import { delivered } from '../support/events.js';
 
 describe('entity resolution cost on a real Redis', () => {
   let redis: PrivateRedis;
@@ -31,7 +32,7 @@ describe('entity resolution cost on a real Redis', () => {
     stream.write = (...args: unknown[]) => (writes++, write(...args));
     const store = createRedisUserStateStore({ redis: client, keyPrefix: config.redis.keyPrefix, params: config.features });
     const events: ActivityEvent[] = Array.from({ length: 100 }, (_, i) => ({ eventId: `e${i}`, userId: `u${i}`, type: 'VIEW', itemId: `i${i}`, occurredAt: Date.now() - i }));
-    await store.applyEvents(new Map(events.map((e) => [e.userId, [e]])), Date.now());
+    await store.applyEvents(delivered(events, Date.now()), Date.now());
     const api = await startApi(config, store);
     url = api.url;
     stopApi = async () => {

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { expectSameState } from '../support/events.js';
-import { eventFile, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+import { eventFile, FILE_T0, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 
 const logger = createLogger('warn');
 const openStore = (c: Config) =>
@@ -95,7 +95,8 @@ describe('processor on real Kafka and Redis', () => {
   it('applies Debezium CDC rows (update and snapshot read of a row count once, deletes and tombstones are skipped) and profiles', async () => {
     const config = isolatedConfig();
     const { kafka, store } = await start(config);
-    const at = 1_795_176_000_123_456; // µs
+    const ms = FILE_T0 + 123; // a recent time, in µs below: what Debezium sends for a `timestamp` column
+    const at = ms * 1000 + 456;
     const row = (id: number, type: string, product: string) => ({ id, user_id: 'legacy-1', activity_type: type, product_id: product, activity_timestamp: at + id });
     const envelope = (op: string, after: unknown, before: unknown = null) => JSON.stringify({ schema: { type: 'struct' }, payload: { op, before, after } });
     await produce(kafka, config.kafka.topics.cdc, [
@@ -112,8 +113,8 @@ describe('processor on real Kafka and Redis', () => {
     ]);
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.cdc, config.kafka.topics.profile]);
     const [state] = await store.loadMany(['legacy-1']);
-    expect(state).toMatchObject({ vip: true, status: 'active', profileVersion: 3, recent: { p1: 1_795_176_000_123, p2: 1_795_176_000_123 } });
-    expect(state!.lastViewed).toEqual({ at: 1_795_176_000_123, eventId: '1', itemId: 'p1' });
+    expect(state).toMatchObject({ vip: true, status: 'active', profileVersion: 3, recent: { p1: ms, p2: ms } });
+    expect(state!.lastViewed).toEqual({ at: ms, eventId: '1', itemId: 'p1' });
     expect(state!.scoreSum).toBeCloseTo(1 + 10, 9);
 
     const updates = (await readAll(kafka, config.kafka.topics.featureUpdates, 2)).map((u) => JSON.parse(u.value!) as { userId: string; version: number; cause: string; changed: string[] });

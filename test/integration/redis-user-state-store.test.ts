@@ -5,6 +5,7 @@ import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-
 import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-store.contract.js';
 import { privateRedisPerSuite, scriptCalls } from '../support/private-redis.js';
 import { servers, unique } from '../support/servers.js';
+import { delivered } from '../support/events.js';
 
 const open = (keyPrefix = `${unique('test')}:`, url = servers().REDIS_URL) =>
   createRedisUserStateStore({ redis: connectRedis(url, 2000), keyPrefix, params: CONTRACT_PARAMS });
@@ -22,10 +23,8 @@ describe('Redis user state store on a real server', () => {
     const events = Array.from({ length: 50 }, (_, i) => ({
       eventId: `e${i}`, userId: `u${i % 10}`, type: 'CLICK' as const, itemId: `i${i}`, occurredAt: 1_800_000_000_000 + i,
     }));
-    const byUser = new Map<string, typeof events>();
-    for (const e of events) byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
     const before = await scriptCalls(redis.probe);
-    await store.applyEvents(byUser, 1_800_000_001_000);
+    await store.applyEvents(delivered(events, 1_800_000_001_000), 1_800_000_001_000);
     // One script call per user (EVALSHA, or EVAL once to load it) and one dirty mark per user.
     expect((await scriptCalls(redis.probe)) - before).toBe(10);
     expect(await redis.probe.zcard(redisKeys(prefix).sync.dirty)).toBe(10);

@@ -15,6 +15,7 @@ import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
 import { startLiveApi, subscribe, wsClient, type LiveApi } from '../support/live.js';
 import { isolatedConfig, produce, toMessage } from '../support/processor-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import { delivered } from '../support/events.js';
 
 type Changed = { userActivityChanged: { id: string; activityScore: number; tier: string; features: { version: number } } };
 const QUERY = `subscription ($id: ID!, $since: Int) { userActivityChanged(userId: $id, since: $since) { id activityScore tier features { version } } }`;
@@ -176,7 +177,7 @@ describe('subscriptions on real Kafka and Redis', () => {
       const updates = [];
       for (let i = 0; i < 100; i++) {
         const e: ActivityEvent = { eventId: `slow-${batch}-${i}`, userId, type: 'VIEW', itemId: `item-${(batch * 100 + i) % 40}`, occurredAt: Date.now() };
-        version = (await store.applyEvents(new Map([[userId, [e]]]), Date.now())).get(userId)!.version;
+        version = (await store.applyEvents(delivered([e], Date.now()), Date.now())).get(userId)!.version;
         updates.push(featureUpdateMessage({ userId, version, cause: 'activity', changed: ['counts'], eventTime: e.occurredAt, at: Date.now() }));
       }
       await producer.send({ topic: config.kafka.topics.featureUpdates, messages: updates });

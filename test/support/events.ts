@@ -2,13 +2,15 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ACTIVITY_TYPES, ITEM_TYPES, type ActivityEvent, type ActivityType } from '../../src/features/activity.js';
-import type { UserState } from '../../src/features/state.js';
+import { applyEvents, EMPTY_MEMORY, type DedupeMemory, type Delivery } from '../../src/features/apply.js';
+import type { FeatureParams } from '../../src/features/params.js';
+import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
 import type { UserView } from '../../src/features/view.js';
 
 export const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOUR = 3_600_000;
 
-/** Events of a few users over `spanMs` (within the dedupe horizon by default), with small id spaces so items and categories repeat. */
+/** Events of a few users over `spanMs` (20 hours by default), with small id spaces so items and categories repeat. */
 export function eventsArb(opts: { users?: number; spanMs?: number; maxLength?: number } = {}): fc.Arbitrary<ActivityEvent[]> {
   const { users = 3, spanMs = 20 * HOUR, maxLength = 60 } = opts;
   const event = fc.record({
@@ -38,6 +40,80 @@ export function byUser(events: readonly ActivityEvent[]): Map<string, ActivityEv
   for (const e of events) out.set(e.userId, [...(out.get(e.userId) ?? []), e]);
   return out;
 }
+
+/** When test events arrive unless a test says otherwise: after all of them, within the clock skew of none in the future. */
+export const ARRIVAL = T0 + 40 * 24 * HOUR;
+
+/** Deliveries of `events`, all arrived at `arrivedAt`, read from no log. */
+export const arrive = (events: readonly ActivityEvent[], arrivedAt = ARRIVAL): Delivery[] => events.map((event) => ({ event, arrivedAt }));
+
+/** Events grouped by user as deliveries, as a store's applyEvents takes them. */
+export const delivered = (events: readonly ActivityEvent[], arrivedAt = ARRIVAL): Map<string, Delivery[]> =>
+  new Map([...byUser(events)].map(([userId, es]) => [userId, arrive(es, arrivedAt)]));
+
+/**
+ * A stream as Kafka hands it over, in batches: the events of `eventsArb` over
+ * `spanMs` of event time in random order, with re-sends (the same event again
+ * at a new offset, later), read from two partitions, each message arriving up
+ * to `maxGapMs` after the one before, and redeliveries (the last few messages
+ * of a partition handed over again, as after a crash, with their offsets and
+ * arrival times).
+ */
+export function streamArb(opts: { users?: number; spanMs?: number; maxGapMs?: number; maxLength?: number; scope?: () => string } = {}): fc.Arbitrary<{ events: ActivityEvent[]; batches: Delivery[][] }> {
+  const { maxGapMs = 15 * 60_000, scope = () => '' } = opts;
+  return eventsArb({ users: opts.users ?? 3, spanMs: opts.spanMs ?? 10 * 24 * HOUR, maxLength: opts.maxLength ?? 60 })
+    .chain((events) => fc.tuple(fc.constant(events), fc.array(fc.nat(events.length - 1), { maxLength: Math.ceil(events.length / 3) })))
+    .chain(([events, resends]) => {
+      const sends = [...events, ...resends.map((i) => events[i]!)];
+      return fc.tuple(
+        fc.constant(events),
+        fc.shuffledSubarray(sends, { minLength: sends.length }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.nat(maxGapMs)), { minLength: sends.length, maxLength: sends.length }),
+        fc.array(fc.tuple(fc.nat(sends.length), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 5 })), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+      );
+    })
+    .map(([events, order, placement, rewinds, cuts]) => {
+      const prefix = scope();
+      const scoped = (e: ActivityEvent): ActivityEvent => ({ ...e, userId: `${prefix}${e.userId}`, eventId: `${prefix}${e.eventId}` });
+      const read: Delivery[] = [];
+      const byPartition: Delivery[][] = [[], []];
+      let arrivedAt = T0;
+      order.forEach((e, i) => {
+        const [partition, gap] = placement[i]!;
+        arrivedAt += gap;
+        const d: Delivery = { event: scoped(e), arrivedAt, source: `activity/${partition}`, offset: byPartition[partition]!.length };
+        byPartition[partition]!.push(d);
+        read.push(d);
+        for (const [at, p, k] of rewinds) if (at === i) read.push(...byPartition[p]!.slice(-k));
+      });
+      const ends = [...new Set(cuts.map((c) => c % (read.length + 1)))].sort((a, b) => a - b);
+      const batches = [0, ...ends, read.length].slice(1).map((end, i, all) => read.slice(i === 0 ? 0 : all[i - 1], end));
+      return { events: events.map(scoped), batches: batches.filter((b) => b.length > 0) };
+    });
+}
+
+export interface ModelUser {
+  readonly state: UserState;
+  readonly memory: DedupeMemory;
+}
+
+/** The reference model over batches of deliveries, one applyEvents per user and batch: every user's final state and memory. */
+export function modelRun(batches: Iterable<readonly Delivery[]>, params: FeatureParams, now = 0, users = new Map<string, ModelUser>()): Map<string, ModelUser> {
+  for (const batch of batches) {
+    const grouped = new Map<string, Delivery[]>();
+    for (const d of batch) grouped.set(d.event.userId, [...(grouped.get(d.event.userId) ?? []), d]);
+    for (const [userId, deliveries] of grouped) {
+      const cur = users.get(userId) ?? { state: DEFAULT_USER_STATE, memory: EMPTY_MEMORY };
+      const out = applyEvents(cur.state, cur.memory, deliveries, params, now);
+      users.set(userId, { state: out.state, memory: out.memory });
+    }
+  }
+  return users;
+}
+
+/** Only the states of a model run. */
+export const statesOf = (users: ReadonlyMap<string, ModelUser>): Map<string, UserState> => new Map([...users].map(([id, u]) => [id, u.state]));
 
 export const sortedByTime = (events: readonly ActivityEvent[]): ActivityEvent[] =>
   [...events].sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));

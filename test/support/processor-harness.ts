@@ -6,10 +6,10 @@
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ITEM_TYPES, ACTIVITY_TYPES, type ActivityEvent } from '../../src/features/activity.js';
-import { applyEvents } from '../../src/features/apply.js';
 import { committedOffsets, endOffsets, reached } from '../../src/ingest/offsets.js';
 import type { FeatureParams } from '../../src/features/params.js';
-import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
+import type { UserState } from '../../src/features/state.js';
+import { arrive, modelRun, statesOf } from './events.js';
 import { waitFor } from './wait-for.js';
 import { servers, unique } from './servers.js';
 
@@ -57,7 +57,9 @@ function random(seed: number): () => number {
   };
 }
 
-export const FILE_T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+const DAY_MS = 86_400_000;
+/** Yesterday, 00:00 UTC: event files are recent whenever the tests run, so none is too old to count. */
+export const FILE_T0 = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
 
 /** `count` events of `users` users over 20 hours of event time, the same for the same seed. */
 export function eventFile(count: number, users: number, seed = 1): ActivityEvent[] {
@@ -119,13 +121,9 @@ export async function readAll(kafka: Kafka, topic: string, expected: number, tim
   return out;
 }
 
-/** The reference model's state of every user after `events`, in this order. */
-export function referenceStates(events: readonly ActivityEvent[], params: FeatureParams): Map<string, UserState> {
-  const users = new Map<string, { state: UserState; seen: ReadonlyMap<string, number> }>();
-  for (const e of events) {
-    const cur = users.get(e.userId) ?? { state: DEFAULT_USER_STATE, seen: new Map<string, number>() };
-    const out = applyEvents(cur.state, cur.seen, [e], params, 0);
-    users.set(e.userId, { state: out.state, seen: out.seen });
-  }
-  return new Map([...users].map(([id, u]) => [id, u.state]));
-}
+/**
+ * The reference model's state of every user after `events`, with no horizon:
+ * every distinct event counted once, whatever its date (they all arrive at once).
+ */
+export const referenceStates = (events: readonly ActivityEvent[], params: FeatureParams): Map<string, UserState> =>
+  statesOf(modelRun([arrive(events, Date.now())], params));

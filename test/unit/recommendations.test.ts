@@ -50,7 +50,7 @@ describe('item graph delta', () => {
     expect(d.popularity.get('x')).toBeCloseTo(2 * 2 ** (-HOUR / P.trendingHalfLifeMs), 12);
   });
 
-  it('adds nothing for duplicates and late events, nor pairs an item with itself', () => {
+  it('adds nothing for re-sent or redelivered events, nor pairs an item with itself', () => {
     const before = [{ itemId: 'a', at: T0 }];
     const d = graphDelta([{ before, events: [ev('1', 'VIEW', 'a', 1), ev('2', 'VIEW', 'b', 2), ev('2', 'VIEW', 'b', 2)], fresh: [true, false, false] }], W, P);
     expect([...d.edges.keys()]).toEqual([]);
@@ -95,12 +95,12 @@ describe('the hand-worked data set, in-process', () => {
     itemGraph = { ...graph, read: (k, n, now) => (reads++, graph.read(k, n, now)) };
     const producer = { send: async (r: { topic: string; messages: Message[] }) => void sent.push(r) } as unknown as Producer;
     const applier = new BatchApplier({
-      store: userStates, producer, topics: config.kafka.topics, cdcTypeMap: {}, instanceId: 'test', applyAttempts: 1,
+      store: userStates, producer, topics: config.kafka.topics, cdcTypeMap: {}, admission: config.features, instanceId: 'test', applyAttempts: 1,
       retryTopicAttempts: 1, retryBaseDelayMs: 0, sideEffects: true, graph: { store: itemGraph, params: P, weights: W }, clock: () => NOW,
     });
     // One event per batch, in order: as a partition delivers them at worst.
     for (const [i, e] of recsEvents(T0).entries()) {
-      const message = { key: Buffer.from(e.userId), value: Buffer.from(JSON.stringify(e)), offset: String(i), timestamp: '0', attributes: 0, headers: {} } as KafkaMessage;
+      const message = { key: Buffer.from(e.userId), value: Buffer.from(JSON.stringify(e)), offset: String(i), timestamp: String(NOW), attributes: 0, headers: {} } as KafkaMessage;
       await applier.apply('activity', 0, [message], { heartbeat: async () => {}, isActive: () => true });
     }
     server = new ApolloServer<GraphQLContext>({ schema: createSubgraphSchema({ maxRepresentations: 100 }), plugins: [ApolloServerPluginInlineTraceDisabled()] });

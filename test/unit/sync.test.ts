@@ -6,6 +6,7 @@ import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-s
 import type { ProfileStore } from '../../src/stores/profile.js';
 import { createSync } from '../../src/sync/sync.js';
 import { waitFor } from '../support/wait-for.js';
+import { delivered } from '../support/events.js';
 
 const T0 = Date.UTC(2026, 10, 20);
 const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, userId, type: 'CLICK', itemId: 'i', occurredAt: T0 });
@@ -22,7 +23,7 @@ function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: ()
 describe('sync', () => {
   it('writes every dirty user’s snapshot, in batches, and leaves nothing claimed', async () => {
     const { store, profiles, sync } = setup();
-    await store.applyEvents(new Map(['a', 'b', 'c', 'd', 'e'].map((u) => [u, [event(`${u}1`, u)]])), 500);
+    await store.applyEvents(delivered(['a', 'b', 'c', 'd', 'e'].map((u) => event(`${u}1`, u))), 500);
     await sync.runOnce();
     expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
     const stored = await profiles.findMany(['a', 'e']);
@@ -35,7 +36,7 @@ describe('sync', () => {
     let down = true;
     const flaky: ProfileStore = { ...real, upsertIfNewer: (p) => (down ? Promise.reject(new Error('mongo down')) : real.upsertIfNewer(p)) };
     const { store, sync, tick } = setup(flaky);
-    await store.applyEvents(new Map(['a', 'b', 'c'].map((u) => [u, [event(`${u}1`, u)]])), 500);
+    await store.applyEvents(delivered(['a', 'b', 'c'].map((u) => event(`${u}1`, u))), 500);
     await sync.runOnce();
     expect(sync.breakerState).toBe('open');
     expect(await store.dirtyBacklog()).toMatchObject({ dirty: 1, claimed: 2 });
@@ -52,7 +53,7 @@ describe('sync', () => {
   it('records offsets only once every user dirty when they were read has been written', async () => {
     let committed = { 'topic/0': 10 };
     const { store, profiles, sync, tick } = setup(createMemoryProfileStore(), async () => committed);
-    await store.applyEvents(new Map([['a', [event('a1', 'a')]]]), 900);
+    await store.applyEvents(delivered([event('a1', 'a')]), 900);
     const held = await store.claimDirty(1, 100_000, 950); // another instance holds a's claim
     expect(held).toEqual(['a']);
     await sync.runOnce();
@@ -87,7 +88,7 @@ describe('sync', () => {
     const { store, profiles, sync, tick } = setup(ghostly, async () => ({ 'topic/0': 5 }));
     const rewrites: number[] = [];
     sync.on('pass', (p) => rewrites.push(p.rewritten));
-    await store.applyEvents(new Map([['a', [event('a1', 'a')]]]), 500);
+    await store.applyEvents(delivered([event('a1', 'a')]), 500);
     await sync.runOnce(); // the write times out: a is uncertain, its claim stays
     expect(rewrites).toEqual([0]);
     tick(10_001);

@@ -10,6 +10,7 @@ import { createSubgraphSchema } from '../../src/graphql/schema.js';
 import { createMemoryItemGraphStore } from '../../src/stores/memory-item-graph-store.js';
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
+import { delivered } from '../support/events.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -61,8 +62,8 @@ describe('User entity', () => {
 
   it('decays the stored sum to the request time and lifts a VIP to GOLD', async () => {
     // S = 100 seven days ago (one half-life) → 50 now → 100·(1 − e^(−50/50)) ≈ 63.2, SILVER.
-    await store.restore('u1', { state: { ...DEFAULT_USER_STATE, version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY }, seen: {} });
-    await store.restore('vip', { state: { ...DEFAULT_USER_STATE, version: 1, vip: true }, seen: {} });
+    await store.restore('u1', { state: { ...DEFAULT_USER_STATE, version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY }, seen: {}, offsets: {} });
+    await store.restore('vip', { state: { ...DEFAULT_USER_STATE, version: 1, vip: true }, seen: {}, offsets: {} });
     const result = await entities(['u1', 'vip']);
     const [u1, vip] = (result.data as { _entities: { activityScore: number; tier: string }[] })._entities;
     expect(u1!.activityScore).toBeCloseTo(100 * (1 - Math.exp(-1)), 9);
@@ -73,11 +74,11 @@ describe('User entity', () => {
   it('serves the live features the processor wrote', async () => {
     const e = (id: string, type: ActivityEvent['type'], at: number, extra: Partial<ActivityEvent> = {}): ActivityEvent =>
       ({ eventId: id, userId: 'u2', type, occurredAt: at, ...extra });
-    await store.applyEvents(new Map([['u2', [
+    await store.applyEvents(delivered([
       e('1', 'VIEW', NOW - 10_000, { itemId: 'i1', category: 'books' }),
       e('2', 'PURCHASE', NOW - 5_000, { itemId: 'i2', category: 'games' }),
       e('3', 'LOGIN', NOW - 2 * 3_600_000),
-    ]]]), NOW);
+    ], NOW), NOW);
     const result = await run(`{ _entities(representations: [{ __typename: "User", id: "u2" }]) { ... on User { features {
       version asOf lastActivity { type at } lastViewedItem { id } lastViewedAt
       counts(window: LAST_1H) { type count } recentItems { item { id } at } topCategories { category }

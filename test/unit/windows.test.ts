@@ -1,7 +1,8 @@
 /** Window counts at their edges: (now − W, now], to bucket resolution (W/30). */
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent } from '../../src/features/activity.js';
-import { applyEvents } from '../../src/features/apply.js';
+import { applyEvents, EMPTY_MEMORY } from '../../src/features/apply.js';
+import { arrive } from '../support/events.js';
 import { DEFAULT_FEATURE_PARAMS as P } from '../../src/features/params.js';
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import { windowCounts } from '../../src/features/view.js';
@@ -9,7 +10,7 @@ import { windowCounts } from '../../src/features/view.js';
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0); // a multiple of every bucket width
 const click = (id: string, at: number): ActivityEvent => ({ eventId: id, userId: 'u', type: 'CLICK', itemId: 'i', occurredAt: at });
 const countsAt = (events: ActivityEvent[], now: number) =>
-  windowCounts(applyEvents(DEFAULT_USER_STATE, new Map(), events, P, 0).state, now, P);
+  windowCounts(applyEvents(DEFAULT_USER_STATE, EMPTY_MEMORY, arrive(events, now), P, 0).state, now, P);
 
 describe('window counts', () => {
   it('counts an event at `now` and one just inside the 30 s window, not one just outside', () => {

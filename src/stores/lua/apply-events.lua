@@ -1,25 +1,30 @@
 --[[
   Applies one user's events atomically. Mirrors src/features/apply.ts step for
-  step: dedupe by eventId, refuse late events, add to the decayed score, the
-  live window buckets, the last-activity and last-viewed stamps, recent items
-  and category affinities; then cut recent items, prune ids and buckets behind
-  the watermark and bump the version once if anything was applied.
+  step: skip Kafka redeliveries (an offset at or below the user's mark for its
+  topic-partition) and re-sends (an eventId already seen), add the rest to the
+  decayed score, the live window buckets, the last-activity and last-viewed
+  stamps, recent items and category affinities, however old their event time;
+  then cut recent items, forget ids that arrived more than the horizon before
+  the batch's latest arrival, prune buckets behind the watermark and bump the
+  version once if anything was applied. Offset marks move in any case.
 
-  KEYS[1]  state hash           KEYS[2]  seen zset (eventId -> occurredAt)
+  KEYS[1]  state hash           KEYS[2]  seen zset (eventId -> arrival time)
   KEYS[3]  bucket hash          KEYS[4]  recent zset (itemId -> occurredAt)
   KEYS[5]  category zset (category -> affinity scaled to the epoch)
-  All five share the user's hash tag, so the script is Redis Cluster safe.
+  KEYS[6]  offset hash (topic/partition -> highest offset taken)
+  All six share the user's hash tag, so the script is Redis Cluster safe.
 
   ARGV[1]  now (epoch ms)
   ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent,
            windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
   ARGV[3]  n: how many of the latest recent items (before the batch) to return
-  ARGV[4..] the events, five values each: eventId, type, itemId or '', category or '', occurredAt
+  ARGV[4..] the events, eight values each: eventId, type, itemId or '', category or '',
+           occurredAt, arrivedAt, source ('topic/partition' or ''), offset (or '')
 
-  Returns { version, applied, duplicates, late, fresh, latest }: `fresh` has one
-  character per event, '1' when it was applied now, '0' for a duplicate or a
-  late one; `latest` is [itemId, occurredAt, ...] of the n latest items before
-  the batch, latest first (what the item graph pairs new items with).
+  Returns { version, applied, resent, redelivered, fresh, latest }: `fresh` has
+  one character per event, '1' when it was applied now, '0' otherwise;
+  `latest` is [itemId, occurredAt, ...] of the n latest items before the batch,
+  latest first (what the item graph pairs new items with).
 ]]
 local function fmt(x) return string.format('%.17g', x) end
 
@@ -48,19 +53,35 @@ local function newer(at, id, cur)
 end
 local function firstLive(w, at) return math.floor(at / p.windows[w][1]) - p.windows[w][2] + 1 end
 
-local applied, duplicates, late = 0, 0, 0
+local applied, resent, redelivered = 0, 0, 0
+local latestArrival = nil
+-- Offset marks by source, read once each; `moved` lists the ones to write back.
+local marks, moved = {}, {}
 -- Bucket counts as counts[window][type][bucket]: field names are built once
 -- per distinct bucket at the end, since number-to-string is costly in Lua.
 local counts, recent, categories, categoryOrder = {}, {}, {}, {}
 for w = 1, #p.windows do counts[w] = {} end
-for e = 4, #ARGV, 5 do
+for e = 4, #ARGV, 8 do
   local id, kind, item, category, at = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4])
-  if at < watermark - horizon then
-    -- A late event may still be a duplicate of one seen in time; count it as such.
-    if redis.call('ZSCORE', KEYS[2], id) then duplicates = duplicates + 1 else late = late + 1 end
+  local arrived, source, offset = tonumber(ARGV[e + 5]), ARGV[e + 6], tonumber(ARGV[e + 7])
+  if latestArrival == nil or arrived > latestArrival then latestArrival = arrived end
+  local redelivery = false
+  if source ~= '' and offset ~= nil then
+    if marks[source] == nil then
+      marks[source] = tonumber(redis.call('HGET', KEYS[6], source)) or -1
+    end
+    if offset <= marks[source] then
+      redelivery = true
+    else
+      marks[source] = offset
+      moved[source] = true
+    end
+  end
+  if redelivery then
+    redelivered = redelivered + 1
     fresh[#fresh + 1] = '0'
-  elseif redis.call('ZADD', KEYS[2], 'NX', at, id) == 0 then
-    duplicates = duplicates + 1
+  elseif redis.call('ZADD', KEYS[2], 'NX', arrived, id) == 0 then
+    resent = resent + 1
     fresh[#fresh + 1] = '0'
   else
     applied = applied + 1
@@ -96,7 +117,14 @@ for e = 4, #ARGV, 5 do
   end
 end
 
-if applied == 0 then return { version, 0, duplicates, late, table.concat(fresh), latest } end
+local markFields = {}
+for source in pairs(moved) do
+  markFields[#markFields + 1] = source
+  markFields[#markFields + 1] = fmt(marks[source])
+end
+if #markFields > 0 then redis.call('HSET', KEYS[6], unpack(markFields)) end
+
+if applied == 0 then return { version, 0, resent, redelivered, table.concat(fresh), latest } end
 
 for w = 1, #p.windows do
   for kind, byBucket in pairs(counts[w]) do
@@ -115,8 +143,8 @@ if #members > 0 then redis.call('ZADD', KEYS[4], 'GT', unpack(members)) end
 local extra = redis.call('ZCARD', KEYS[4]) - p.recent
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1) end
 
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(latestArrival - horizon))
 if watermark > startWatermark then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(watermark - horizon))
   -- Buckets below a window's first live bucket are dead. Before this call none
   -- was below the old first live bucket, so only the buckets between the old
   -- and the new one can be: name them, or scan the hash when that is cheaper.
@@ -150,4 +178,4 @@ redis.call('HSET', KEYS[1], 'version', version, 'updatedAt', fmt(now), 'watermar
   'scoreSum', fmt(sum), 'scoreRefTime', fmt(ref),
   'laAt', fmt(la.at), 'laId', la.id, 'laType', la.type)
 if lv.at ~= nil then redis.call('HSET', KEYS[1], 'lvAt', fmt(lv.at), 'lvId', lv.id, 'lvItem', lv.item) end
-return { version, applied, duplicates, late, table.concat(fresh), latest }
+return { version, applied, resent, redelivered, table.concat(fresh), latest }
