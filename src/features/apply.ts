@@ -34,7 +34,7 @@ import type { ActivityEvent } from './activity.js';
 import { scaledWeight } from './affinity.js';
 import type { FeatureParams } from './params.js';
 import { addWeighted } from './score.js';
-import { isNewer, type UserState } from './state.js';
+import { isNewer, newerFirst, type Stamp, type UserState } from './state.js';
 import { bucketField, bucketOf, firstLiveBucket, parseBucketField } from './windows.js';
 
 /** An event as it arrived. */
@@ -82,7 +82,7 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
   const ids = new Map(memory.seen);
   const offsets = new Map(memory.offsets);
   const buckets: Record<string, number> = { ...state.buckets };
-  const recent: Record<string, number> = { ...state.recent };
+  const recent: Record<string, Stamp> = { ...state.recent };
   const categories: Record<string, number> = { ...state.categories };
   const categoryIncrements = new Map<string, number>();
   let { watermark, lastActivity, lastViewed } = state;
@@ -128,9 +128,7 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
       buckets[field] = (buckets[field] ?? 0) + 1;
     });
 
-    if (e.itemId !== undefined) {
-      recent[e.itemId] = Math.max(recent[e.itemId] ?? -Infinity, e.occurredAt);
-    }
+    if (e.itemId !== undefined && isNewer(stamp, recent[e.itemId])) recent[e.itemId] = stamp;
     if (e.category !== undefined) {
       const inc = scaledWeight(weight, e.occurredAt, p.affinityEpochMs, p.halfLifeMs);
       categoryIncrements.set(e.category, (categoryIncrements.get(e.category) ?? 0) + inc);
@@ -170,14 +168,11 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
   };
 }
 
-/**
- * Keeps the `max` latest items. Ties at the cut go by item id, descending,
- * as a Redis sorted set ranks them (by score, then member).
- */
-export function trimRecent(recent: Record<string, number>, max: number): void {
+/** Keeps the `max` items with the latest stamps (ties at the same time: the greater eventId). */
+export function trimRecent(recent: Record<string, Stamp>, max: number): void {
   const ids = Object.keys(recent);
   if (ids.length <= max) return;
-  ids.sort((a, b) => recent[b]! - recent[a]! || (a < b ? 1 : a > b ? -1 : 0));
+  ids.sort((a, b) => newerFirst(recent[a]!, recent[b]!));
   for (const id of ids.slice(max)) delete recent[id];
 }
 

@@ -17,6 +17,7 @@
 import type { ActivityEvent, ActivityType } from './activity.js';
 import type { RecommendationParams } from './params.js';
 import { decayFactor } from './score.js';
+import { isNewer } from './state.js';
 import { latestFirst, type RecentItem } from './view.js';
 
 export const RELATIONS = ['viewed', 'bought'] as const;
@@ -69,8 +70,10 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
         }
         popular.push({ itemId: x, weight: w, at: e.occurredAt });
       }
-      const previous = latest.find((r) => r.itemId === x)?.at ?? -Infinity;
-      latest = [...latest.filter((r) => r.itemId !== x), { itemId: x, at: Math.max(previous, e.occurredAt) }].sort(latestFirst).slice(0, p.anchors + 1);
+      const stamp = { at: e.occurredAt, eventId: e.eventId };
+      const previous = latest.find((r) => r.itemId === x);
+      const kept = previous && !isNewer(stamp, previous) ? previous : { itemId: x, ...stamp };
+      latest = [...latest.filter((r) => r.itemId !== x), kept].sort(latestFirst).slice(0, p.anchors + 1);
     });
   }
 

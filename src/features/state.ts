@@ -39,8 +39,8 @@ export interface UserState {
   readonly lastViewed: LastViewed | null;
   /** Window bucket counts by `bucketField(window, type, bucket)`. */
   readonly buckets: Readonly<Record<string, number>>;
-  /** Recent distinct items → latest occurredAt; at most `recentItems` entries. */
-  readonly recent: Readonly<Record<string, number>>;
+  /** Recent distinct items → the stamp of their latest interaction; at most `recentItems` entries. */
+  readonly recent: Readonly<Record<string, Stamp>>;
   /** Category → affinity scaled to the decay epoch (see affinity.ts). */
   readonly categories: Readonly<Record<string, number>>;
 }
@@ -63,8 +63,11 @@ export const DEFAULT_USER_STATE: UserState = Object.freeze({
 });
 
 /** A later stamp: by time, then by eventId, so the winner does not depend on arrival order. */
-export function isNewer(candidate: Stamp, current: Stamp | null): boolean {
-  if (current === null) return true;
+export function isNewer(candidate: Stamp, current: Stamp | null | undefined): boolean {
+  if (current == null) return true;
   if (candidate.at !== current.at) return candidate.at > current.at;
   return candidate.eventId > current.eventId;
 }
+
+/** Sort order of stamps, the newest first (the order `isNewer` defines). */
+export const newerFirst = (a: Stamp, b: Stamp): number => b.at - a.at || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);

@@ -7,15 +7,14 @@ import { ACTIVITY_TYPES, type ActivityType } from './activity.js';
 import { affinityAt } from './affinity.js';
 import type { FeatureParams } from './params.js';
 import { activityScore, decayTo } from './score.js';
-import type { LastActivity, LastViewed, UserState } from './state.js';
+import { newerFirst, type LastActivity, type LastViewed, type Stamp, type UserState } from './state.js';
 import { tierFor, type Tier } from './tier.js';
 import { bucketOf, firstLiveBucket, type WindowName, type WindowSpec } from './windows.js';
 
 export type { FeatureParams };
 
-export interface RecentItem {
+export interface RecentItem extends Stamp {
   readonly itemId: string;
-  readonly at: number;
 }
 export interface CategoryAffinity {
   readonly category: string;
@@ -31,12 +30,12 @@ export function scoreOf(state: UserState, now: number, p: FeatureParams): { acti
 export const isStale = (state: UserState, now: number, p: FeatureParams): boolean =>
   state.version > 0 && now - state.updatedAt > p.freshnessMs;
 
-/** Latest first; ties go to the greater item id, as a Redis sorted set ranks them in reverse. */
-export const latestFirst = (a: RecentItem, b: RecentItem): number => b.at - a.at || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);
+/** Latest first: by the stamp of the latest interaction (ties: the greater eventId), then by item id. */
+export const latestFirst = (a: RecentItem, b: RecentItem): number => newerFirst(a, b) || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);
 
 export const recentItemsOf = (state: UserState, p: FeatureParams): RecentItem[] =>
   Object.entries(state.recent)
-    .map(([itemId, at]) => ({ itemId, at }))
+    .map(([itemId, stamp]) => ({ itemId, at: stamp.at, eventId: stamp.eventId }))
     .sort(latestFirst)
     .slice(0, p.recentItems);
 

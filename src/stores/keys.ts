@@ -11,7 +11,7 @@ export interface UserKeys {
   readonly seen: string;
   /** Hash: window bucket counts. */
   readonly buckets: string;
-  /** Sorted set: itemId → latest occurredAt. */
+  /** Hash: itemId → `occurredAt:eventId` of its latest interaction. */
   readonly recent: string;
   /** Sorted set: category → scaled affinity. */
   readonly categories: string;

@@ -4,7 +4,8 @@
  * hash and sorted sets. Pure: no client here.
  */
 import type { ActivityType } from '../features/activity.js';
-import type { UserState } from '../features/state.js';
+import type { Stamp, UserState } from '../features/state.js';
+import type { RecentItem } from '../features/view.js';
 
 export type HashFields = Record<string, string>;
 
@@ -42,7 +43,7 @@ export const zsetRecord = (flat: readonly string[]): Record<string, number> => O
 export function decodeState(
   h: HashFields,
   buckets: HashFields,
-  recent: readonly string[],
+  recent: HashFields,
   categories: readonly string[],
 ): UserState | undefined {
   if (h.version === undefined) return undefined;
@@ -58,9 +59,28 @@ export function decodeState(
     lastActivity: h.laAt ? { at: num(h.laAt), eventId: h.laId ?? '', type: h.laType as ActivityType } : null,
     lastViewed: h.lvAt ? { at: num(h.lvAt), eventId: h.lvId ?? '', itemId: h.lvItem ?? '' } : null,
     buckets: numberRecord(buckets),
-    recent: zsetRecord(recent),
+    recent: stampRecord(recent),
     categories: zsetRecord(categories),
   };
+}
+
+/** Recent items as the hash keeps them: itemId → `occurredAt:eventId`. */
+export const stampField = (s: Stamp): string => `${s.at}:${s.eventId}`;
+
+function stampRecord(h: HashFields): Record<string, Stamp> {
+  const out: Record<string, Stamp> = {};
+  for (const [item, v] of Object.entries(h)) {
+    const sep = v.indexOf(':');
+    out[item] = { at: Number(v.slice(0, sep)), eventId: v.slice(sep + 1) };
+  }
+  return out;
+}
+
+/** The latest items a script reports: [itemId, occurredAt, eventId, …]. */
+export function recentTriples(flat: readonly string[]): RecentItem[] {
+  const out: RecentItem[] = [];
+  for (let i = 0; i < flat.length; i += 3) out.push({ itemId: flat[i]!, at: Number(flat[i + 1]), eventId: flat[i + 2]! });
+  return out;
 }
 
 /** A hash of numbers, as HGETALL answers it. */

@@ -9,7 +9,7 @@ import { ACTIVITY_TYPES } from '../features/activity.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
-import { decodeState, encodeStateFields, flatPairs, numberRecord, replies, stringRecord, zsetEntries, zsetRecord, type HashFields } from './redis-codec.js';
+import { decodeState, encodeStateFields, flatPairs, numberRecord, recentTriples, replies, stampField, stringRecord, zsetRecord, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
 
 export interface RedisUserStateStoreOptions {
@@ -49,7 +49,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     userIds.forEach((id, i) => {
       const k = keys.user(id);
       pipeline.hgetall(k.state);
-      if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').zrange(k.categories, 0, -1, 'WITHSCORES');
+      if (full[i]) pipeline.hgetall(k.buckets).hgetall(k.recent).zrange(k.categories, 0, -1, 'WITHSCORES');
       if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
     });
     const values = replies(await pipeline.exec());
@@ -57,7 +57,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     const next = <T>() => values[at++] as T;
     return userIds.map((_, i) => {
       const h = next<HashFields>();
-      const [b, r, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<string[]>()] : [{}, [], []];
+      const [b, r, c] = full[i] ? [next<HashFields>(), next<HashFields>(), next<string[]>()] : [{}, {}, []];
       const [seen, offsets] = withSeen ? [zsetRecord(next<string[]>()), numberRecord(next<HashFields>())] : [{}, {}];
       const state = decodeState(h, b, r, c);
       return state && { state, seen, offsets };
@@ -85,7 +85,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const values = replies(await pipeline.exec());
       [...byUser.keys()].forEach((userId, i) => {
         const [version, applied, resent, redelivered, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
-        results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: zsetEntries(latest).map(([itemId, at]) => ({ itemId, at })) });
+        results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentTriples(latest) });
       });
       return results;
     },
@@ -104,7 +104,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         JSON.stringify(encodeStateFields(state)),
         JSON.stringify(flatPairs(seen)),
         JSON.stringify(stringRecord(state.buckets)),
-        JSON.stringify(flatPairs(state.recent)),
+        JSON.stringify(Object.fromEntries(Object.entries(state.recent).map(([item, s]) => [item, stampField(s)]))),
         JSON.stringify(flatPairs(state.categories)),
         JSON.stringify(stringRecord(snapshot.offsets)),
       );

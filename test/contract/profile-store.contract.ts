@@ -20,7 +20,7 @@ const profile = (userId: string, version: number): UserProfile => ({
       lastActivity: { at: 1_700_000_000_000, eventId: 'e.1', type: 'VIEW' },
       lastViewed: { at: 1_700_000_000_000, eventId: 'e.1', itemId: 'sku.9' },
       buckets: { '0:VIEW:56666666666': 2, '3:VIEW:590277': 1 },
-      recent: { 'sku.9': 1_700_000_000_000, 'a$b': 1_699_999_999_000 },
+      recent: { 'sku.9': { at: 1_700_000_000_000, eventId: 'e.1' }, 'a$b': { at: 1_699_999_999_000, eventId: '$e2' } },
       categories: { 'home.garden': 0.125, books: 3.5 },
     },
     seen: { 'e.1': 1_700_000_000_000, '$e2': 1_699_999_999_000 },

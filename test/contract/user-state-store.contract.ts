@@ -100,12 +100,30 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(first.get('u')).toEqual({ version: 1, applied: 3, resent: 1, redelivered: 0, fresh: [true, true, false, true], latestBefore: [] });
       // Offsets 12 and 13 again (a redelivery), then 14: a re-send of b.
       const again = await store.applyEvents(from([event('a', 'u', T0 + 3 * D), event('old', 'u', T0), event('b', 'u', T0 + 3 * D + 10)], 12), NOW + 1, { latestBefore: 2 });
-      expect(again.get('u')).toEqual({ version: 1, applied: 0, resent: 1, redelivered: 2, fresh: [false, false, false], latestBefore: [{ itemId: 'item-1', at: T0 + 3 * D + 10 }] });
+      expect(again.get('u')).toEqual({ version: 1, applied: 0, resent: 1, redelivered: 2, fresh: [false, false, false], latestBefore: [{ itemId: 'item-1', at: T0 + 3 * D + 10, eventId: 'b' }] });
       const [snapshot] = await store.exportMany(['u']);
       expect(snapshot!.state).toMatchObject({ version: 1, updatedAt: NOW, watermark: T0 + 3 * D + 10 });
       expect(snapshot!.state.lastViewed).toEqual({ at: T0 + 3 * D + 10, eventId: 'b', itemId: 'item-1' });
       expect(snapshot!.offsets).toEqual({ 'activity/0': 14 });
       expect(Object.keys(snapshot!.seen).sort()).toEqual(['a', 'b', 'old']);
+    });
+
+    it('keeps the recent items with the latest stamps: at the same time, the greater eventId, not the greater item id', async () => {
+      // 25 items at one instant; item i-NN carries eventId e-(99-NN), so item order and eventId order are opposite.
+      const items = Array.from({ length: 25 }, (_, n) => String(n).padStart(2, '0'));
+      await store.applyEvents(delivered(items.slice(0, 12).map((n) => event(`e-${99 - Number(n)}`, 't', T0, { itemId: `i-${n}` }))), NOW);
+      const second = await store.applyEvents(delivered(items.slice(12).map((n) => event(`e-${99 - Number(n)}`, 't', T0, { itemId: `i-${n}` }))), NOW, { latestBefore: 3 });
+      expect(second.get('t')!.latestBefore.map((r) => r.itemId)).toEqual(['i-00', 'i-01', 'i-02']);
+      const [state] = await store.loadMany(['t']);
+      expect(Object.keys(state!.recent).sort()).toEqual(items.slice(0, 20).map((n) => `i-${n}`));
+      expect(state!.recent['i-07']).toEqual({ at: T0, eventId: 'e-92' });
+      expect(recentItemsOf(state!, CONTRACT_PARAMS).slice(0, 2).map((r) => r.itemId)).toEqual(['i-00', 'i-01']);
+
+      // A kept item touched again, in a batch whose 20 newer items push it out: it goes, old stamp and all.
+      const newer = Array.from({ length: 20 }, (_, n) => event(`n-${n}`, 't', T0 + 10 + n, { itemId: `j-${n}` }));
+      await store.applyEvents(delivered([event('e-00-again', 't', T0 + 5, { itemId: 'i-07' }), ...newer]), NOW);
+      const [after] = await store.loadMany(['t']);
+      expect(Object.keys(after!.recent).sort()).toEqual(newer.map((e) => e.itemId!).sort());
     });
 
     it('applies a newer static profile, refuses an older one, and keeps activity intact', async () => {
@@ -115,7 +133,7 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(await store.applyProfile({ userId: 'p', profileVersion: 5, vip: false, status: null }, NOW)).toBe(0);
       const [state] = await store.loadMany(['p']);
       expect(state).toMatchObject({ version: 2, vip: true, status: 'active', profileVersion: 5 });
-      expect(state!.recent).toEqual({ 'item-1': T0 });
+      expect(state!.recent).toEqual({ 'item-1': { at: T0, eventId: 'x' } });
       expect(await store.applyProfile({ userId: 'new', profileVersion: 1, vip: false, status: null }, NOW)).toBe(1);
     });
 

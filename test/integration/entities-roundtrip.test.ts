@@ -69,7 +69,7 @@ describe('entity resolution cost on a real Redis', () => {
     expect(writes).toBe(1);
     // What the server received besides our own INFO/CONFIG probes: exactly one batch.
     const reads = Object.fromEntries(Object.entries(received).filter(([command]) => command !== 'info' && command !== 'config'));
-    expect(reads).toEqual({ hgetall: 200, zrange: 200 });
+    expect(reads).toEqual({ hgetall: 300, zrange: 100 });
   });
 
   it('reads only each user’s state hash, still in one round trip, when no collection field is asked for', async () => {

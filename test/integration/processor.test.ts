@@ -10,10 +10,26 @@ import { replay } from '../../src/ingest/replay.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { ActivityEvent } from '../../src/features/activity.js';
+import { decodeActivity } from '../../src/ingest/decode.js';
+import { endOffsets, sum } from '../../src/ingest/offsets.js';
+import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { expectSameState } from '../support/events.js';
 import { eventFile, FILE_T0, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 
 const logger = createLogger('warn');
+
+/** A fixture with its row's time moved to `at`, in the encoding it had (µs, ms or ISO text), so it is never too old to count. */
+function recentRow(fixture: unknown, at: number): string {
+  const body = (fixture as { payload?: { after?: Record<string, unknown> | null } }).payload ?? (fixture as { after?: Record<string, unknown> | null });
+  const after = body.after;
+  if (after && 'activity_timestamp' in after) {
+    const t = after.activity_timestamp;
+    after.activity_timestamp = typeof t === 'string' ? new Date(at).toISOString() : (t as number) >= 1e14 ? at * 1000 : at;
+  }
+  return JSON.stringify(fixture);
+}
 const openStore = (c: Config) =>
   createRedisUserStateStore({ redis: connectRedis(c.redis.url, 2000), keyPrefix: c.redis.keyPrefix, params: c.features });
 
@@ -113,7 +129,7 @@ describe('processor on real Kafka and Redis', () => {
     ]);
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.cdc, config.kafka.topics.profile]);
     const [state] = await store.loadMany(['legacy-1']);
-    expect(state).toMatchObject({ vip: true, status: 'active', profileVersion: 3, recent: { p1: ms, p2: ms } });
+    expect(state).toMatchObject({ vip: true, status: 'active', profileVersion: 3, recent: { p1: { at: ms, eventId: '1' }, p2: { at: ms, eventId: '2' } } });
     expect(state!.lastViewed).toEqual({ at: ms, eventId: '1', itemId: 'p1' });
     expect(state!.scoreSum).toBeCloseTo(1 + 10, 9);
 
@@ -124,5 +140,58 @@ describe('processor on real Kafka and Redis', () => {
     // CDC rows are keyed by row id, so one user's rows may arrive in several batches: look at them all.
     const changed = new Set(updates.filter((u) => u.cause === 'activity').flatMap((u) => u.changed));
     expect([...changed]).toEqual(expect.arrayContaining(['activityScore', 'lastViewedItem', 'recentItems']));
+  });
+
+  it('takes every change event PostgreSQL really emits (key-only and full deletes, truncate, message, update without before) without a dead letter', async () => {
+    const config = isolatedConfig();
+    const { kafka, store, processor } = await start(config);
+    let skipped = 0;
+    let applied = 0;
+    processor.applier.on('batch', (b) => ((skipped += b.skipped), (applied += b.applied)));
+    const dir = new URL('../fixtures/debezium/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => !/^(malformed|unmapped)/.test(f)).sort();
+    const recent = Date.now() - 3_600_000;
+    const values = files.map((f) => recentRow(JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as unknown, recent));
+    const decoded = values.map((v) => decodeActivity(Buffer.from(v), config.processor.cdcTypeMap));
+    await produce(kafka, config.kafka.topics.cdc, [...values.map((value) => ({ key: 'k', value })), { key: 'k', value: null }]);
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.cdc]);
+
+    expect(sum(await endOffsets(kafka, [config.kafka.topics.activityDlq]))).toBe(0);
+    const skips = decoded.filter((d) => d.kind === 'skip');
+    expect(skipped).toBe(skips.length + 1);
+    expect(skips.map((d) => d.kind === 'skip' && d.reason).sort()).toEqual(expect.arrayContaining(['delete', 'delete', 'message', 'truncate']));
+    const rows = decoded.flatMap((d) => (d.kind === 'event' ? [d.value] : []));
+    expect(applied).toBe(new Set(rows.map((r) => r.eventId)).size);
+    const users = [...new Set(rows.map((r) => r.userId))];
+    const states = await store.loadMany(users);
+    expect(states.every((st) => st !== undefined && st.lastActivity !== null)).toBe(true);
+  });
+
+  it('dead-letters an event dated next year with EVENT_IN_FUTURE, and every later event of that user counts; trending never sees it', async () => {
+    const config = isolatedConfig();
+    const kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    const store = openStore(config);
+    const itemGraph = createRedisItemGraphStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
+    const processor = createProcessor({ kafka, store, itemGraph, config, logger });
+    await processor.start();
+    cleanup.push(() => store.close(), () => itemGraph.close(), () => processor.stop());
+
+    const now = Date.now();
+    const future: ActivityEvent = { eventId: 'f-0', userId: 'clock', type: 'PURCHASE', itemId: 'from-next-year', occurredAt: now + 365 * 86_400_000 };
+    const later = Array.from({ length: 6 }, (_, i): ActivityEvent => ({ eventId: `f-${i + 1}`, userId: 'clock', type: 'VIEW', itemId: `now-${i % 3}`, occurredAt: now - 60_000 + i * 1000 }));
+    await produce(kafka, config.kafka.topics.activity, [future, ...later].map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
+
+    // Exactly one dead letter: the DLQ's end offset, read after the consumer reached the end of its input.
+    expect(sum(await endOffsets(kafka, [config.kafka.topics.activityDlq]))).toBe(1);
+    const [letter] = await readAll(kafka, config.kafka.topics.activityDlq, 1);
+    expect(JSON.parse(letter!.value!)).toMatchObject({ error: { code: 'EVENT_IN_FUTURE' }, source: { topic: config.kafka.topics.activity } });
+    const [state] = await store.loadMany(['clock']);
+    expectSameState(state, referenceStates(later, config.features).get('clock'), 1e-9, { bookkeeping: false });
+    const { trending } = await itemGraph.read([], 10, now);
+    expect(trending.map((t) => t.itemId).sort()).toEqual(['now-0', 'now-1', 'now-2']);
+    // Each item was viewed twice a minute ago: about 2, decayed from real event times (a half-life is a day), not from next year.
+    for (const t of trending) expect(t.score).toBeGreaterThan(1.9);
   });
 });

@@ -35,7 +35,7 @@ const weights = (m: ReadonlyMap<string, number> | undefined) => Object.fromEntri
 
 describe('item graph delta', () => {
   it('pairs an item with at most K latest items: viewed both ways, a purchase from each anchor', () => {
-    const before = [{ itemId: 'a', at: T0 }, { itemId: 'b', at: T0 + HOUR }, { itemId: 'c', at: T0 + 2 * HOUR }, { itemId: 'd', at: T0 + 3 * HOUR }];
+    const before = [{ itemId: 'a', at: T0, eventId: 'pa' }, { itemId: 'b', at: T0 + HOUR, eventId: 'pb' }, { itemId: 'c', at: T0 + 2 * HOUR, eventId: 'pc' }, { itemId: 'd', at: T0 + 3 * HOUR, eventId: 'pd' }];
     const d = graphDelta([{ before, events: [ev('1', 'CLICK', 'x', 4), ev('2', 'PURCHASE', 'y', 5)], fresh: [true, true] }], W, P);
     // K = 3: a is the fourth latest and left out; for y, x has joined the latest.
     expect(weights(d.edges.get('x')?.viewed)).toEqual({ d: 2, c: 2, b: 2 });
@@ -50,8 +50,15 @@ describe('item graph delta', () => {
     expect(d.popularity.get('x')).toBeCloseTo(2 * 2 ** (-HOUR / P.trendingHalfLifeMs), 12);
   });
 
+  it('ranks anchors at the same time by the greater eventId, as recent items rank', () => {
+    // b and c share a time; b's stamp has the greater eventId, so with K = 3 it is an anchor and c is not.
+    const before = [{ itemId: 'a', at: T0 + HOUR, eventId: 'e1' }, { itemId: 'b', at: T0, eventId: 'f1' }, { itemId: 'c', at: T0, eventId: 'e9' }, { itemId: 'd', at: T0 + 2 * HOUR, eventId: 'e0' }];
+    const d = graphDelta([{ before, events: [ev('z', 'VIEW', 'x', 4)], fresh: [true] }], W, P);
+    expect(weights(d.edges.get('x')?.viewed)).toEqual({ d: 1, a: 1, b: 1 });
+  });
+
   it('adds nothing for re-sent or redelivered events, nor pairs an item with itself', () => {
-    const before = [{ itemId: 'a', at: T0 }];
+    const before = [{ itemId: 'a', at: T0, eventId: 'pa' }];
     const d = graphDelta([{ before, events: [ev('1', 'VIEW', 'a', 1), ev('2', 'VIEW', 'b', 2), ev('2', 'VIEW', 'b', 2)], fresh: [true, false, false] }], W, P);
     expect([...d.edges.keys()]).toEqual([]);
     expect([...d.popularity.keys()]).toEqual(['a']);
@@ -61,7 +68,7 @@ describe('item graph delta', () => {
 describe('ranking', () => {
   const list = (...xs: [string, number][]) => xs.map(([itemId, score]) => ({ itemId, score }));
   it('weighs anchors by recency, drops the user’s own items, and names the largest contribution', () => {
-    const recent = [{ itemId: 'a', at: T0 + HOUR }, { itemId: 'b', at: T0 }];
+    const recent = [{ itemId: 'a', at: T0 + HOUR, eventId: 'pa' }, { itemId: 'b', at: T0, eventId: 'pb' }];
     const neighbours = new Map([
       ['a', { viewed: list(['x', 1], ['b', 9]), bought: list() }],
       ['b', { viewed: list(['x', 1]), bought: list(['y', 4]) }],
@@ -72,7 +79,7 @@ describe('ranking', () => {
     ]);
   });
   it('falls back to trending items, minus the user’s own, when the anchors give nothing', () => {
-    const recent = [{ itemId: 'a', at: T0 }];
+    const recent = [{ itemId: 'a', at: T0, eventId: 'pa' }];
     const out = recommend({ recent, neighbours: new Map(), trending: list(['a', 5], ['z', 3], ['w', 1]) }, 1, P);
     expect(out).toEqual([{ itemId: 'z', score: 3, reason: 'TRENDING', because: null }]);
   });

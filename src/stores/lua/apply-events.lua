@@ -9,7 +9,7 @@
   version once if anything was applied. Offset marks move in any case.
 
   KEYS[1]  state hash           KEYS[2]  seen zset (eventId -> arrival time)
-  KEYS[3]  bucket hash          KEYS[4]  recent zset (itemId -> occurredAt)
+  KEYS[3]  bucket hash          KEYS[4]  recent hash (itemId -> 'occurredAt:eventId' of its latest interaction)
   KEYS[5]  category zset (category -> affinity scaled to the epoch)
   KEYS[6]  offset hash (topic/partition -> highest offset taken)
   All six share the user's hash tag, so the script is Redis Cluster safe.
@@ -23,8 +23,9 @@
 
   Returns { version, applied, resent, redelivered, fresh, latest }: `fresh` has
   one character per event, '1' when it was applied now, '0' otherwise;
-  `latest` is [itemId, occurredAt, ...] of the n latest items before the batch,
-  latest first (what the item graph pairs new items with).
+  `latest` is [itemId, occurredAt, eventId, ...] of the n latest items before
+  the batch, latest first (what the item graph pairs new items with). Items
+  rank by time, then by the greater eventId, then by the greater item id.
 ]]
 local function fmt(x) return string.format('%.17g', x) end
 
@@ -41,15 +42,47 @@ local sum = tonumber(s[3]) or 0
 local ref = tonumber(s[4]) or 0
 local la = { at = tonumber(s[5]), id = s[6], type = s[7] }
 local lv = { at = tonumber(s[8]), id = s[9], item = s[10] }
-local wantLatest = tonumber(ARGV[3])
-local latest = {}
-if wantLatest > 0 then latest = redis.call('ZREVRANGE', KEYS[4], 0, wantLatest - 1, 'WITHSCORES') end
 local fresh = {}
 
 local function newer(at, id, cur)
-  if cur.at == nil then return true end
+  if cur == nil or cur.at == nil then return true end
   if at ~= cur.at then return at > cur.at end
   return id > cur.id
+end
+
+-- Recent items as stored, item -> { at, id }, read once when the batch needs them.
+local stored = nil
+local function loadRecent()
+  stored = {}
+  local flat = redis.call('HGETALL', KEYS[4])
+  for i = 1, #flat, 2 do
+    local v = flat[i + 1]
+    local sep = string.find(v, ':', 1, true)
+    stored[flat[i]] = { at = tonumber(string.sub(v, 1, sep - 1)), id = string.sub(v, sep + 1) }
+  end
+end
+-- The stored items, latest first.
+local function ranked()
+  local list = {}
+  for item, r in pairs(stored) do list[#list + 1] = { item = item, at = r.at, id = r.id } end
+  table.sort(list, function(a, b)
+    if a.at ~= b.at then return a.at > b.at end
+    if a.id ~= b.id then return a.id > b.id end
+    return a.item > b.item
+  end)
+  return list
+end
+
+local wantLatest = tonumber(ARGV[3])
+local latest = {}
+if wantLatest > 0 then
+  loadRecent()
+  for i, r in ipairs(ranked()) do
+    if i > wantLatest then break end
+    latest[#latest + 1] = r.item
+    latest[#latest + 1] = fmt(r.at)
+    latest[#latest + 1] = r.id
+  end
 end
 local function firstLive(w, at) return math.floor(at / p.windows[w][1]) - p.windows[w][2] + 1 end
 
@@ -106,7 +139,7 @@ for e = 4, #ARGV, 8 do
         byType[bucket] = (byType[bucket] or 0) + 1
       end
     end
-    if item ~= '' and (recent[item] == nil or at > recent[item]) then recent[item] = at end
+    if item ~= '' and newer(at, id, recent[item]) then recent[item] = { at = at, id = id } end
     if category ~= '' then
       if categories[category] == nil then
         categories[category] = 0
@@ -133,15 +166,35 @@ for w = 1, #p.windows do
   end
 end
 for _, category in ipairs(categoryOrder) do redis.call('ZINCRBY', KEYS[5], fmt(categories[category]), category) end
-local members = {}
-for item, at in pairs(recent) do
-  members[#members + 1] = at
-  members[#members + 1] = item
-  if #members >= 400 then redis.call('ZADD', KEYS[4], 'GT', unpack(members)); members = {} end
+if next(recent) ~= nil then
+  if stored == nil then loadRecent() end
+  local changed, count = {}, 0
+  for item, r in pairs(recent) do
+    if newer(r.at, r.id, stored[item]) then
+      stored[item] = r
+      changed[item] = true
+    end
+  end
+  for _ in pairs(stored) do count = count + 1 end
+  if count > p.recent then
+    local cut = {}
+    for i, r in ipairs(ranked()) do
+      if i > p.recent then
+        -- Deleted even when new to the hash: an item may have been stored before with an older stamp.
+        changed[r.item] = nil
+        cut[#cut + 1] = r.item
+      end
+    end
+    for i = 1, #cut, 400 do redis.call('HDEL', KEYS[4], unpack(cut, i, math.min(i + 399, #cut))) end
+  end
+  local fields = {}
+  for item in pairs(changed) do
+    fields[#fields + 1] = item
+    fields[#fields + 1] = fmt(stored[item].at) .. ':' .. stored[item].id
+    if #fields >= 400 then redis.call('HSET', KEYS[4], unpack(fields)); fields = {} end
+  end
+  if #fields > 0 then redis.call('HSET', KEYS[4], unpack(fields)) end
 end
-if #members > 0 then redis.call('ZADD', KEYS[4], 'GT', unpack(members)) end
-local extra = redis.call('ZCARD', KEYS[4]) - p.recent
-if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1) end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(latestArrival - horizon))
 if watermark > startWatermark then

@@ -2,13 +2,13 @@
   Replaces a user's whole state (for rehydration from the durable copy) unless
   Redis already holds the same or a newer version.
 
-  KEYS[1] state hash   KEYS[2] seen zset   KEYS[3] bucket hash   KEYS[4] recent zset   KEYS[5] category zset
+  KEYS[1] state hash   KEYS[2] seen zset   KEYS[3] bucket hash   KEYS[4] recent hash   KEYS[5] category zset
   KEYS[6] offset hash
   ARGV[1] version
   ARGV[2] the state hash fields as JSON { field: string }
   ARGV[3] seen as JSON [eventId, arrival time, ...]
   ARGV[4] buckets as JSON { field: count }
-  ARGV[5] recent as JSON [itemId, occurredAt, ...]
+  ARGV[5] recent as JSON { itemId: 'occurredAt:eventId' }
   ARGV[6] categories as JSON [category, scaled affinity, ...]
   ARGV[7] offsets as JSON { topic/partition: offset }
   Numbers inside the JSON arrays are strings, so no precision is lost on the way.
@@ -31,7 +31,7 @@ redis.call('HSET', KEYS[1], 'version', ARGV[1])
 hset(KEYS[1], cjson.decode(ARGV[2]))
 zadd(KEYS[2], cjson.decode(ARGV[3]))
 hset(KEYS[3], cjson.decode(ARGV[4]))
-zadd(KEYS[4], cjson.decode(ARGV[5]))
+hset(KEYS[4], cjson.decode(ARGV[5]))
 zadd(KEYS[5], cjson.decode(ARGV[6]))
 hset(KEYS[6], cjson.decode(ARGV[7]))
 return 1
