@@ -1,8 +1,17 @@
 /**
  * One hierarchy for the service's own errors. `retriable` alone decides
  * whether a failure is retried: a bad message never is, a dependency that did
- * not answer always is (within the caller's bound).
+ * not answer always is (within the caller's bound). Driver errors are
+ * classified here too (`isRetriable`, `classify`), so a deterministic failure
+ * (a failing script, an invalid document) is not sent through every backoff round.
  */
+import { ReplyError } from 'ioredis';
+import kafkajs from 'kafkajs';
+import { BSON, MongoError, MongoInvalidArgumentError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+
+// kafkajs spreads its errors into module.exports, which Node cannot see as named ESM exports.
+const { KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
+
 export abstract class ServiceError extends Error {
   abstract readonly code: string;
   abstract readonly retriable: boolean;
@@ -24,6 +33,8 @@ export class EventInFutureError extends ServiceError {
   readonly retriable = false;
 }
 
+const messageOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
+
 /** Redis, MongoDB or Kafka did not answer in time. */
 export class DependencyError extends ServiceError {
   readonly code = 'DEPENDENCY_UNAVAILABLE';
@@ -32,13 +43,72 @@ export class DependencyError extends ServiceError {
     readonly dependency: string,
     cause: unknown,
   ) {
-    super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${dependency} unavailable: ${messageOf(cause)}`, { cause });
   }
 }
 
-/** Whether `error` is worth trying again: our flag, else kafkajs' own, else assume a passing fault. */
+/** Redis, MongoDB or Kafka answered and refused: the same request would fail the same way again. */
+export class DependencyRejectedError extends ServiceError {
+  readonly code = 'DEPENDENCY_REJECTED';
+  readonly retriable = false;
+  constructor(
+    readonly dependency: string,
+    cause: unknown,
+  ) {
+    super(`${dependency} refused: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/** The process is stopping: the work was given up on purpose, it did not fail. */
+export class StoppedError extends ServiceError {
+  readonly code = 'STOPPED';
+  readonly retriable = false;
+}
+
+// ioredis types ReplyError as `any`; it is redis-errors' class.
+const RedisReplyError = ReplyError as new (message: string) => Error;
+/** Replies that a retry cannot change: the script itself fails, or the key holds another type. */
+const REDIS_DETERMINISTIC = /^(ERR Error running script|ERR user_script|WRONGTYPE)/;
+/** BadValue, BSONObjectTooLarge, two "document too large", DocumentValidationFailure. */
+const MONGO_DETERMINISTIC = new Set([2, 10334, 17419, 17420, 121]);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+const NETWORK_MESSAGES = /^(Command timed out|Connection is closed)/;
+
+/** Our verdict on a driver error, or undefined when `error` is none we know. */
+function driverVerdict(error: unknown): boolean | undefined {
+  // kafkajs marks its "gave up" wrapper non-retriable only to stop nested retriers; it wraps a retriable error.
+  if (error instanceof KafkaJSNumberOfRetriesExceeded) return true;
+  if (error instanceof KafkaJSError) return error.retriable;
+  if (error instanceof RedisReplyError) return !REDIS_DETERMINISTIC.test(error.message);
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return true;
+  if (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError')) return true;
+  if (error instanceof MongoServerError && typeof error.code === 'number' && MONGO_DETERMINISTIC.has(error.code)) return false;
+  if (error instanceof MongoInvalidArgumentError || BSON.BSONError.isBSONError(error)) return false;
+  if (!(error instanceof Error)) return undefined;
+  // ioredis does not export it; a command queued through more reconnects than allowed.
+  if (error.name === 'MaxRetriesPerRequestError' || NETWORK_MESSAGES.test(error.message)) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && NETWORK_CODES.has(code) ? true : undefined;
+}
+
+/** Whether `error` is worth trying again: our flag, else the driver's verdict, else assume a passing fault. */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof ServiceError) return error.retriable;
+  const verdict = driverVerdict(error);
+  if (verdict !== undefined) return verdict;
   if (error && typeof error === 'object' && 'retriable' in error) return Boolean(error.retriable);
   return true;
+}
+
+function dependencyOf(error: unknown): string {
+  if (error instanceof KafkaJSError) return 'kafka';
+  if (error instanceof MongoError || BSON.BSONError.isBSONError(error)) return 'mongodb';
+  if (error instanceof RedisReplyError || (error instanceof Error && error.name === 'MaxRetriesPerRequestError')) return 'redis';
+  return 'dependency';
+}
+
+/** `error` as one of ours: itself if it is one, else the driver error wrapped (as `cause`) by its verdict. */
+export function classify(error: unknown, dependency = dependencyOf(error)): ServiceError {
+  if (error instanceof ServiceError) return error;
+  return isRetriable(error) ? new DependencyError(dependency, error) : new DependencyRejectedError(dependency, error);
 }

@@ -1,4 +1,7 @@
-/** Liveness and readiness: ready means started and every dependency answers. */
+/**
+ * Liveness and readiness: ready means started, every dependency answers, and
+ * no start-up step is still being retried (the lifecycle's `pending`).
+ */
 import type { Lifecycle } from '../lifecycle.js';
 
 /** A named dependency check; resolves when the dependency answers. */
@@ -32,6 +35,9 @@ export async function readiness(
       }
     }),
   );
-  const ok = results.every(([, r]) => r === 'ok');
-  return { ready: lifecycle.state === 'ready' && ok, state: lifecycle.state, checks: Object.fromEntries(results) };
+  // A step still retrying its start-up (Kafka not there yet, say) names what stands in its way.
+  const pending = [...lifecycle.pending].map(([name, why]) => [name, `not ready: ${why}`] as const);
+  const all = [...results, ...pending];
+  const ok = all.every(([, r]) => r === 'ok');
+  return { ready: lifecycle.state === 'ready' && ok, state: lifecycle.state, checks: Object.fromEntries(all) };
 }

@@ -1,0 +1,213 @@
+/**
+ * Fault row 39: the API started before Kafka is ready. It must not exit, must
+ * answer /health/live at once and /health/ready 503 (naming Kafka) meanwhile,
+ * and must become ready once Kafka is there.
+ *
+ * The fault: the child's KAFKA_BROKERS is a loopback port nothing listens on,
+ * and its topics do not exist. A missing topic alone would not do: this broker
+ * auto-creates topics on a consumer's metadata request. Every connect is
+ * refused until kafkajs' own retries run out and ours take over; once the
+ * child has logged such a failed attempt, the test creates the topics and
+ * opens a TCP proxy on that port to the real broker (which advertises its own
+ * address, so only the bootstrap goes through the proxy). First, the retry
+ * helper's contract on its own, without servers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DecodeError, DependencyError, StoppedError } from '../../src/errors.js';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { Lifecycle } from '../../src/lifecycle.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { configEnv, isolatedConfig } from '../support/processor-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const STEP = 'kafka: feature updates';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Forwards every connection on 127.0.0.1:`port` to `target`. */
+async function startProxy(port: number, target: { host: string; port: number }): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }).listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+async function get(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  } catch {
+    return { status: 0, body: {} };
+  }
+}
+
+/** A lifecycle whose log lines can be read back. */
+function recordingLifecycle(): { lifecycle: Lifecycle; logs: { msg: string; step?: string; attempt?: number }[] } {
+  const logs: { msg: string; step?: string; attempt?: number }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(JSON.parse(chunk.toString()) as (typeof logs)[number]);
+      done();
+    },
+  });
+  return { lifecycle: new Lifecycle(pino({ level: 'info' }, stream)), logs };
+}
+
+describe('Lifecycle.retryUntilStopped', () => {
+  const unavailable = () => new DependencyError('kafka', new Error('Connection error: connect ECONNREFUSED'));
+
+  it('retries retriable failures with backoff, reporting them as pending, until one attempt succeeds', async () => {
+    const { lifecycle, logs } = recordingLifecycle();
+    let calls = 0;
+    const pendingSeen: (string | undefined)[] = [];
+    const result = lifecycle.retryUntilStopped('kafka: x', async () => {
+      pendingSeen.push(lifecycle.pending.get('kafka: x'));
+      if (++calls < 3) throw unavailable();
+      return 'subscribed';
+    }, { initialDelayMs: 5, maxDelayMs: 20 });
+    expect(await result).toBe('subscribed');
+    expect(calls).toBe(3);
+    expect(pendingSeen).toEqual(['not started yet', 'kafka unavailable: Connection error: connect ECONNREFUSED', 'kafka unavailable: Connection error: connect ECONNREFUSED']);
+    expect(lifecycle.pending.size).toBe(0);
+    expect(logs.filter((l) => l.msg === 'start-up step failed; retrying').map((l) => [l.step, l.attempt])).toEqual([['kafka: x', 1], ['kafka: x', 2]]);
+  });
+
+  it('gives up at once on a failure that is not retriable', async () => {
+    const { lifecycle, logs } = recordingLifecycle();
+    let calls = 0;
+    const error = new DecodeError('bad config');
+    await expect(lifecycle.retryUntilStopped('x', async () => {
+      calls++;
+      throw error;
+    }, { initialDelayMs: 5 })).rejects.toBe(error);
+    expect(calls).toBe(1);
+    expect(lifecycle.pending.size).toBe(0);
+    expect(logs.map((l) => l.msg)).toEqual(['start-up step failed; not retriable']);
+  });
+
+  it('ends with a StoppedError as soon as the lifecycle stops, mid-backoff or mid-attempt, and calls fn no more', async () => {
+    const { lifecycle } = recordingLifecycle();
+    let backingOff = 0;
+    const inBackoff = lifecycle.retryUntilStopped('backoff', async () => {
+      backingOff++;
+      throw unavailable();
+    }, { initialDelayMs: 60_000, maxDelayMs: 60_000 });
+    let signal: AbortSignal | undefined;
+    const inAttempt = lifecycle.retryUntilStopped('attempt', (s) => {
+      signal = s;
+      return new Promise<never>(() => undefined);
+    });
+    await waitFor(() => backingOff === 1 && signal !== undefined, { what: 'both to be under way' });
+    expect([...lifecycle.pending.keys()].sort()).toEqual(['attempt', 'backoff']);
+    const started = Date.now();
+    await lifecycle.stop();
+    await expect(inBackoff).rejects.toBeInstanceOf(StoppedError);
+    await expect(inAttempt).rejects.toBeInstanceOf(StoppedError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(signal!.aborted).toBe(true);
+    expect(backingOff).toBe(1);
+    expect(lifecycle.pending.size).toBe(0);
+    await expect(lifecycle.retryUntilStopped('late', async () => 'never')).rejects.toBeInstanceOf(StoppedError);
+  });
+});
+
+describe('start-up with Kafka not ready (fault row 39)', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+  });
+
+  it('keeps running, reports not ready while Kafka is away, then becomes ready', async () => {
+    const config = isolatedConfig();
+    const [host, brokerPort] = config.kafka.brokers[0]!.split(':');
+    const kafkaPort = await freePort();
+    const httpPort = await freePort();
+    const base = `http://127.0.0.1:${httpPort}`;
+
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'api'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1',
+        ...configEnv(config), KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, HOST: '127.0.0.1', PORT: String(httpPort), LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    let exit: string | undefined;
+    child.once('exit', (code, signal) => (exit = `exit ${code ?? signal}`));
+    cleanup.push(async () => {
+      if (exit !== undefined) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    });
+    const alive = () => {
+      if (exit !== undefined) throw new Error(`the API ${exit}:\n${output.slice(-4000)}`);
+      return true;
+    };
+    const retried = () =>
+      output.split('\n').some((line) => line.includes('"start-up step failed; retrying"') && line.includes(`"step":"${STEP}"`));
+
+    // Live as soon as the process is up (tsx compiles on start), long before kafkajs' first attempt gives up (~17 s).
+    await waitFor(async () => alive() && (await get(`${base}/health/live`)).status === 200, { timeoutMs: 15_000, what: '/health/live to answer' });
+    expect(retried()).toBe(false);
+    const early = await get(`${base}/health/ready`);
+    expect(early.status).toBe(503);
+    expect(early.body).toMatchObject({ ready: false, state: 'starting', checks: { redis: 'ok', mongodb: 'ok', [STEP]: 'not ready: not started yet' } });
+
+    // kafkajs gives up on its own retries, ours log the failure and go on; the process stays up.
+    await waitFor(() => alive() && retried(), { timeoutMs: 45_000, intervalMs: 100, what: 'a logged, retried start-up failure' });
+    const failing = await get(`${base}/health/ready`);
+    expect(failing.status).toBe(503);
+    expect(failing.body).toMatchObject({ ready: false, state: 'starting' });
+    expect((failing.body.checks as Record<string, string>)[STEP]).toMatch(/^not ready: .*ECONNREFUSED/);
+    expect((await get(`${base}/health/live`)).status).toBe(200);
+
+    // Lift the fault: the topics exist and the broker can be reached at the configured address.
+    await ensureTopics(createKafka(config.kafka, createLogger('silent')), serviceTopics(config.kafka.topics));
+    const proxy = await startProxy(kafkaPort, { host: host!, port: Number(brokerPort) });
+    cleanup.push(() => proxy.close());
+    // A retry that began just before the proxy listened fails after kafkajs' ~17 s, and the next one gets through.
+    await waitFor(async () => alive() && (await get(`${base}/health/ready`)).status === 200, {
+      timeoutMs: 60_000, intervalMs: 200, what: '/health/ready to turn 200',
+    });
+    expect((await get(`${base}/health/ready`)).body).toEqual({ ready: true, state: 'ready', checks: { redis: 'ok', mongodb: 'ok' } });
+    expect(exit).toBeUndefined();
+
+    // SIGTERM stops it (SIGKILL, in cleanup, only past the deadline). Apollo Server's own signal handler
+    // re-raises SIGTERM once it has stopped, which may end the process before main's exit(0).
+    child.kill('SIGTERM');
+    await waitFor(() => exit !== undefined, { timeoutMs: 20_000, intervalMs: 50, what: 'the API to exit after SIGTERM' });
+    expect(['exit 0', 'exit SIGTERM']).toContain(exit);
+  }, 150_000);
+});
