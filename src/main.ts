@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type Env } from './config.js';
 import { startLocalServices } from './dev/local-services.js';
+import { StoppedError } from './errors.js';
 import { createKafka } from './ingest/kafka.js';
 import { replay } from './ingest/replay.js';
 import { Lifecycle } from './lifecycle.js';
@@ -73,7 +74,9 @@ async function runRecover(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('recover needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
   const stores = await openStores(config, logger);
   try {
-    const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger });
+    // Forced only when Redis lost its state: over a live one, a newer state must win.
+    const force = (await stores.userStates.generation()) === undefined;
+    const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger }, { force });
     process.stdout.write(`restored ${restored} users from MongoDB and replayed ${replayed} messages\n`);
   } finally {
     await stores.close();
@@ -103,6 +106,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A stop during start-up: the signal handler exits once the stop steps have run.
+  if (error instanceof StoppedError) return;
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -43,6 +43,8 @@ export interface UserState {
   readonly recent: Readonly<Record<string, Stamp>>;
   /** Category → affinity scaled to the decay epoch (see affinity.ts). */
   readonly categories: Readonly<Record<string, number>>;
+  /** Read from the durable copy while the online state was being recovered: shown as stale. Never stored. */
+  readonly fromDurableCopy?: boolean;
 }
 
 /** What an unknown user looks like: no activity, never an error. */

@@ -28,7 +28,7 @@ export function scoreOf(state: UserState, now: number, p: FeatureParams): { acti
 }
 
 export const isStale = (state: UserState, now: number, p: FeatureParams): boolean =>
-  state.version > 0 && now - state.updatedAt > p.freshnessMs;
+  state.fromDurableCopy === true || (state.version > 0 && now - state.updatedAt > p.freshnessMs);
 
 /** Latest first: by the stamp of the latest interaction (ties: the greater eventId), then by item id. */
 export const latestFirst = (a: RecentItem, b: RecentItem): number => newerFirst(a, b) || (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0);

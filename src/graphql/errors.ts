@@ -9,6 +9,8 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
+  /** Redis and MongoDB both failed to answer: worth trying again shortly. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -18,6 +20,7 @@ const coded = (code: ErrorCode, message: string, http?: number) =>
 
 export const badUserInput = (message: string) => coded(ErrorCode.BAD_USER_INPUT, message);
 export const unauthenticated = (message = 'Sign in to read this field.') => coded(ErrorCode.UNAUTHENTICATED, message);
+export const unavailable = (message = 'The activity data is unavailable right now; try again shortly.') => coded(ErrorCode.SERVICE_UNAVAILABLE, message);
 export const forbidden = (message = 'You may not read this user’s private fields.') => coded(ErrorCode.FORBIDDEN, message);
 
 /** Codes Apollo Server and graphql-armor assign to request errors a client caused. */

@@ -1,12 +1,14 @@
 /**
- * What happens to one batch of activity messages, shared by the processor and
- * the retry worker:
+ * What happens to one batch of messages, activity (plain and CDC) and static
+ * profiles alike, shared by the processor and the retry worker:
  *
  *  1. decode every message; one that cannot be decoded, or is dated in the
  *     future beyond the allowed clock skew, becomes a dead letter; one older
  *     than the maximum event age is dropped and counted as expired;
  *  2. apply the events to the store, one atomic script per user, one round
- *     trip per batch, retried with backoff while the failure is retriable;
+ *     trip per batch, then the profiles in order (each version-checked, so a
+ *     VIP floor shows at once; the sync carries them to MongoDB), retried
+ *     with backoff while the failure is retriable;
  *  3. past that bound: if the store does not answer at all, keep waiting
  *     (heartbeating, committing nothing) until it does or the consumer stops;
  *     if it answers, the batch's messages go to the retry topic (or, out of
@@ -24,26 +26,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { EachBatchPayload, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
-import { admission, type Delivery } from '../features/apply.js';
+import { admission, type Delivery, type ProfileUpdate } from '../features/apply.js';
 import { graphDelta, type ItemGraphDelta } from '../features/cooccurrence.js';
 import type { FeatureParams, RecommendationParams } from '../features/params.js';
 import { EventInFutureError, isRetriable } from '../errors.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
-import { decodeActivity } from './decode.js';
-import { arrivalOf, attemptOf, deadLetter, retryRecord, type Origin } from './records.js';
+import { decodeActivity, decodeProfile } from './decode.js';
+import { arrivalOf, attemptOf, deadLetter, originOf, retryRecord, type Origin } from './records.js';
 
 /** Instrumentation, in the manner of kafkajs' consumer events. */
 export interface ApplierEvents {
   /**
    * What a batch's messages came to; the outcomes add up to `messages`:
    * applied, resent and redelivered (duplicates by eventId and by offset),
+   * stale (a profile no newer than the stored one),
    * expired (older than the maximum event age), future (dead-lettered for
    * their date), skipped (tombstones, deletes), deadLetters (undecodable, or
    * out of attempts) and retried (handed to the retry topic).
    */
   batch: [{ topic: string; partition: number; messages: number } & BatchCounts & { durationMs: number }];
   storeUnavailable: [{ error: unknown }];
+  /** The store no longer holds the generation the batch was written for: it was lost (see `online`). */
+  storeLost: [{ topic: string; partition: number }];
   deadLetter: [{ topic: string; partition: number; offset: string; error: string }];
   /** The batch's item graph delta was written: `items` lists changed. */
   graph: [{ items: number; durationMs: number }];
@@ -53,6 +58,7 @@ export interface ApplierEvents {
 
 export interface BatchCounts {
   readonly applied: number;
+  readonly stale: number;
   readonly resent: number;
   readonly redelivered: number;
   readonly expired: number;
@@ -72,7 +78,7 @@ export interface ApplierGraph {
 export interface ApplierOptions {
   readonly store: UserStateStore;
   readonly producer: Producer;
-  readonly topics: { readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
+  readonly topics: { readonly profile: string; readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
   /** Absent when recommendations are off: no item graph is kept. */
   readonly graph?: ApplierGraph | undefined;
   readonly cdcTypeMap: Readonly<Record<string, ActivityType>>;
@@ -84,6 +90,14 @@ export interface ApplierOptions {
   readonly retryBaseDelayMs: number;
   /** false for a replay: nothing is written to Kafka, only the store changes. */
   readonly sideEffects: boolean;
+  /**
+   * Asked before every write attempt and after the write: whether the store
+   * still holds the state batches are applied to. When not (Redis restarted
+   * empty), nothing more is written (a partial state's offset marks would
+   * hide the replay's events), the batch is abandoned uncommitted with
+   * nothing published, and `storeLost` emitted.
+   */
+  readonly online?: () => Promise<boolean>;
   readonly clock?: () => number;
 }
 
@@ -135,6 +149,9 @@ export interface ItemGraphUpdate {
   readonly at: number;
 }
 
+/** Below kafkajs' 3 s heartbeat interval and far below the 30 s session timeout. */
+const HEARTBEAT_EVERY_MS = 2_000;
+
 /** Items per item-update message: keeps each well under Kafka's message size limit. */
 const ITEMS_PER_MESSAGE = 1000;
 
@@ -171,6 +188,7 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     const started = this.#clock();
     const source = `${topic}/${partition}`;
     const deliveries: { delivery: Delivery; origin: Origin }[] = [];
+    const profiles: { update: ProfileUpdate; origin: Origin }[] = [];
     const dead: Message[] = [];
     let skipped = 0;
     let expired = 0;
@@ -178,6 +196,12 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     for (const message of messages) {
       const origin = { topic, partition, message };
       try {
+        if (originOf(origin).topic === this.#o.topics.profile) {
+          const decoded = decodeProfile(message.value);
+          if (decoded.kind === 'skip') skipped++;
+          else profiles.push({ update: decoded.value, origin });
+          continue;
+        }
         const decoded = decodeActivity(message.value, this.#o.cdcTypeMap);
         if (decoded.kind === 'skip') {
           skipped++;
@@ -204,41 +228,66 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       else byUser.set(delivery.event.userId, [delivery]);
     }
     const latestBefore = this.#o.graph ? this.#o.graph.params.anchors + 1 : 0;
-    const written = await this.#write(() => this.#o.store.applyEvents(byUser, this.#clock(), { latestBefore }), control);
+    const written = await this.#write(async () => {
+      if (this.#o.online && !(await this.#o.online())) return undefined;
+      const now = this.#clock();
+      const results = byUser.size > 0 ? await this.#o.store.applyEvents(byUser, now, { latestBefore }) : new Map<string, UserBatchResult>();
+      // In order, one at a time: each is version-checked, so a redelivery or a retry changes nothing.
+      const versions: number[] = [];
+      for (const p of profiles) versions.push(await this.#o.store.applyProfile(p.update, now));
+      return { results, versions };
+    }, control);
     if (written.kind === 'abandoned') return 'abandoned';
+    if (written.kind === 'ok' && (written.value === undefined || (this.#o.online && !(await this.#o.online())))) {
+      this.emit('storeLost', { topic, partition });
+      return 'abandoned';
+    }
 
     let totals = { applied: 0, resent: 0, redelivered: 0 };
+    let stale = 0;
     let retried = 0;
     let deadLetters = dead.length - future;
     if (written.kind === 'failed') {
-      retried = await this.#handOn(deliveries.map((d) => d.origin), written.error);
-      deadLetters += deliveries.length - retried;
+      const origins = [...deliveries, ...profiles].map((d) => d.origin);
+      retried = await this.#handOn(origins, written.error);
+      deadLetters += origins.length - retried;
     } else {
-      totals = sumResults(written.value.values());
+      const { results, versions } = written.value!;
+      totals = sumResults(results.values());
+      totals.applied += versions.filter((v) => v > 0).length;
+      stale = versions.filter((v) => v === 0).length;
       const events = new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)]));
-      if (this.#o.graph && totals.applied > 0 && (await this.#recordGraph(this.#o.graph, written.value, events, control)) === 'abandoned') return 'abandoned';
-      await this.#publishUpdates(written.value, events);
+      if (this.#o.graph && totals.applied > 0) await this.#recordGraph(this.#o.graph, results, events, control);
+      await this.#publishUpdates(results, events);
+      await this.#publishProfileUpdates(profiles.map((p) => p.update), versions);
     }
-    this.emit('batch', { topic, partition, messages: messages.length, ...totals, expired, future, skipped, deadLetters, retried, durationMs: this.#clock() - started });
+    this.emit('batch', { topic, partition, messages: messages.length, ...totals, stale, expired, future, skipped, deadLetters, retried, durationMs: this.#clock() - started });
     return 'done';
   }
 
   /**
-   * Runs `write` with backoff. Past the bound, waits for an unreachable store
-   * instead of handing data on, since nothing can be applied until it returns.
+   * Runs `write` with backoff, heartbeating all along (a single slow write
+   * must not cost the group membership). Past the bound, waits for an
+   * unreachable store instead of handing data on, since nothing can be applied
+   * until it returns. Once the consumer stops: a write not yet begun is
+   * abandoned; with `finish` (the rest of a batch whose user states are
+   * already written) it is tried, and given up as failed rather than held.
    */
   async #write<T>(
     write: () => Promise<T>,
     control: BatchControl,
     reachable: () => Promise<void> = () => this.#o.store.ping(),
+    { finish = false }: { finish?: boolean } = {},
   ): Promise<{ kind: 'ok'; value: T } | { kind: 'failed'; error: Error } | { kind: 'abandoned' }> {
     const policy = retry(handleWhen(isRetriable), {
       maxAttempts: this.#o.applyAttempts - 1,
       backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
     });
-    policy.onRetry(() => void control.heartbeat().catch(() => undefined));
+    const beat = () => void control.heartbeat().catch(() => undefined);
+    policy.onRetry(beat);
     for (;;) {
-      if (!control.isActive()) return { kind: 'abandoned' };
+      if (!finish && !control.isActive()) return { kind: 'abandoned' };
+      const heartbeats = setInterval(beat, HEARTBEAT_EVERY_MS);
       try {
         return { kind: 'ok', value: await policy.execute(write) };
       } catch (error) {
@@ -246,34 +295,36 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
           () => true,
           () => false,
         );
-        if (!isRetriable(error) || answers) return { kind: 'failed', error: error as Error };
+        if (!isRetriable(error) || answers || (finish && !control.isActive())) return { kind: 'failed', error: error as Error };
         this.emit('storeUnavailable', { error });
-        await control.heartbeat().catch(() => undefined);
+        beat();
         await sleep(1000);
+      } finally {
+        clearInterval(heartbeats);
       }
     }
   }
 
   /**
    * Adds the batch's fresh item events to the item graph, then names the
-   * changed items. The user states are already written: a failure here is
-   * retried while Redis is away, but a batch redelivered after a crash finds
-   * its events already seen and adds nothing (the graph under-counts it).
+   * changed items. The user states are already written, so this is finished
+   * even when the consumer stops meanwhile (the batch is then committed): a
+   * failure is retried while Redis is away, but a batch redelivered after a
+   * crash finds its events already seen and adds nothing (the graph
+   * under-counts it).
    */
-  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<'done' | 'abandoned'> {
+  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<void> {
     const started = this.#clock();
     const users = [...results].map(([userId, r]) => ({ before: r.latestBefore, events: byUser.get(userId)!, fresh: r.fresh }));
     const delta = graphDelta(users, graph.weights, graph.params);
-    if (delta.edges.size === 0 && delta.popularity.size === 0) return 'done';
-    const written = await this.#write(() => graph.store.record(delta), control, () => graph.store.ping());
-    if (written.kind === 'abandoned') return 'abandoned';
-    if (written.kind === 'failed') {
-      this.emit('graphFailed', { error: written.error });
-      return 'done';
+    if (delta.edges.size === 0 && delta.popularity.size === 0) return;
+    const written = await this.#write(() => graph.store.record(delta), control, () => graph.store.ping(), { finish: true });
+    if (written.kind !== 'ok') {
+      this.emit('graphFailed', { error: written.kind === 'failed' ? written.error : new Error('abandoned') });
+      return;
     }
     await this.#send(this.#o.topics.itemUpdates, itemGraphMessages(delta, delta.refTime, this.#clock()));
     this.emit('graph', { items: delta.edges.size, durationMs: this.#clock() - started });
-    return 'done';
   }
 
   /** Sends messages on to the retry topic, or to the dead letters when out of attempts. Returns how many were retried. */
@@ -307,6 +358,15 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     await this.#send(this.#o.topics.featureUpdates, updates);
   }
 
+  /** One update per profile that changed its user; a stale one (version 0) changed nothing. */
+  async #publishProfileUpdates(updates: readonly ProfileUpdate[], versions: readonly number[]): Promise<void> {
+    const at = this.#clock();
+    const messages = updates.flatMap((u, i) =>
+      versions[i]! > 0 ? [featureUpdateMessage({ userId: u.userId, version: versions[i]!, cause: 'profile', changed: ['profile', 'tier'], eventTime: at, at })] : [],
+    );
+    await this.#send(this.#o.topics.featureUpdates, messages);
+  }
+
   #deadLetter(origin: Origin, error: unknown): Message {
     const e = error instanceof Error ? error : new Error(String(error));
     this.emit('deadLetter', { topic: origin.topic, partition: origin.partition, offset: origin.message.offset, error: e.message });
@@ -318,18 +378,6 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     await this.#o.producer.send({ topic, messages, acks: -1 });
   }
 
-  /** Applies a profile-like single write with the same retry rules; exposed for the profile path. */
-  writeWithRetry<T>(write: () => Promise<T>, control: BatchControl, reachable?: () => Promise<void>) {
-    return this.#write(write, control, reachable);
-  }
-
-  publish(topic: 'featureUpdates' | 'activityDlq', messages: Message[]): Promise<void> {
-    return this.#send(this.#o.topics[topic], messages);
-  }
-
-  deadLetterFor(origin: Origin, error: unknown): Message {
-    return this.#deadLetter(origin, error);
-  }
 }
 
 function sumResults(results: Iterable<UserBatchResult>) {

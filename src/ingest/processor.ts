@@ -5,16 +5,17 @@
  * retry or dead-letter topic) and the feature updates are sent. A crash at
  * any point therefore redelivers, and the per-user dedupe makes that harmless.
  *
- * Profile events are applied one at a time, in order, not batched.
+ * Profile events go through the same applier as activity: applied to Redis
+ * at once, in order, version-checked; the sync carries them to MongoDB, so a
+ * MongoDB outage never holds a partition.
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
-import type { PartitionOffsets, ProfileStore } from '../stores/profile.js';
+import type { PartitionOffsets } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
-import { BatchApplier, batchControl, commitResolved, featureUpdateMessage } from './batch-applier.js';
-import { decodeProfile } from './decode.js';
+import { BatchApplier, batchControl, commitResolved } from './batch-applier.js';
 
 export interface ProcessorOptions {
   readonly kafka: Kafka;
@@ -29,6 +30,8 @@ export interface ProcessorOptions {
   readonly fromBeginning?: boolean;
   /** false for a replay: only the store changes. */
   readonly sideEffects?: boolean;
+  /** Whether the store still holds the state batches are applied to (see ApplierOptions.online). */
+  readonly online?: () => Promise<boolean>;
   /** Topics consumed as activity besides the configured ones (a recovery replays the retry topic). */
   readonly extraTopics?: readonly string[];
   /**
@@ -36,8 +39,6 @@ export interface ProcessorOptions {
    * a replay takes exactly what it was asked to, and nothing the live group will read again.
    */
   readonly stopAt?: PartitionOffsets;
-  /** Where static profiles are kept durably; written before Redis, so a profile is never only online. */
-  readonly profiles?: ProfileStore;
   readonly clock?: () => number;
 }
 
@@ -74,6 +75,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
     retryTopicAttempts: o.config.processor.retryTopicAttempts,
     retryBaseDelayMs: o.config.processor.retryBaseDelayMs,
     sideEffects: o.sideEffects ?? true,
+    online: o.online,
     graph: o.itemGraph && o.config.recommendations.enabled ? { store: o.itemGraph, params: o.config.recommendations, weights: o.config.features.weights } : undefined,
     clock,
   });
@@ -81,49 +83,13 @@ export function createProcessor(o: ProcessorOptions): Processor {
   applier.on('deadLetter', (d) => log.warn(d, 'dead letter'));
   applier.on('graphFailed', ({ error }) => log.error({ err: error }, 'item graph refused a batch; recommendations miss it'));
 
-  /** A profile write needs both stores: while either is unreachable, the partition waits. */
-  const reachable = async () => {
-    await o.store.ping();
-    await o.profiles?.ping();
-  };
-
   /** The batch's messages below `stopAt`, if one is set. */
   function wanted(p: EachBatchPayload) {
     const stop = o.stopAt?.[`${p.batch.topic}/${p.batch.partition}`];
     return stop === undefined ? p.batch.messages : p.batch.messages.filter((m) => Number(m.offset) < stop);
   }
 
-  async function profileBatch(p: EachBatchPayload): Promise<void> {
-    const control = batchControl(p);
-    for (const message of wanted(p)) {
-      const origin = { topic: p.batch.topic, partition: p.batch.partition, message };
-      let decoded;
-      try {
-        decoded = decodeProfile(message.value);
-      } catch (error) {
-        await applier.publish('activityDlq', [applier.deadLetterFor(origin, error)]);
-        p.resolveOffset(message.offset);
-        continue;
-      }
-      if (decoded.kind === 'event') {
-        const update = decoded.value;
-        const written = await applier.writeWithRetry(async () => {
-          await o.profiles?.applyStatic(update, clock());
-          return o.store.applyProfile(update, clock());
-        }, control, reachable);
-        if (written.kind === 'abandoned') return;
-        if (written.kind === 'failed') await applier.publish('activityDlq', [applier.deadLetterFor(origin, written.error)]);
-        else if (written.value > 0) {
-          const at = clock();
-          await applier.publish('featureUpdates', [featureUpdateMessage({ userId: update.userId, version: written.value, cause: 'profile', changed: ['profile', 'tier'], eventTime: at, at })]);
-        }
-      }
-      p.resolveOffset(message.offset);
-      await commitResolved(p);
-    }
-  }
-
-  async function activityBatch(p: EachBatchPayload): Promise<void> {
+  async function eachBatch(p: EachBatchPayload): Promise<void> {
     const messages = wanted(p);
     if (messages.length === 0) return;
     const outcome = await applier.apply(p.batch.topic, p.batch.partition, messages, batchControl(p));
@@ -144,7 +110,7 @@ export function createProcessor(o: ProcessorOptions): Processor {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: o.config.processor.concurrency,
-        eachBatch: (p) => (p.batch.topic === topics.profile ? profileBatch(p) : activityBatch(p)),
+        eachBatch,
       });
     },
     async stop() {

@@ -25,6 +25,12 @@ export interface Metrics {
     readonly written: Counter<'outcome'>;
     readonly readThrough: Counter;
   };
+  /** Degraded modes: reads served by MongoDB, and recoveries of a lost Redis. */
+  readonly degraded: {
+    readonly readFallback: Counter<'reason'>;
+    readonly recovering: Gauge;
+    readonly recoveries: Counter;
+  };
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
 }
@@ -34,7 +40,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const events = new Counter({
     name: 'uas_processor_events_total',
-    help: 'Activity messages by topic and outcome (applied, duplicate with reason resent or redelivered, expired, future, skipped, dead_letter, retried); per topic they add up to the messages consumed',
+    help: 'Activity messages by topic and outcome (applied, stale profile, duplicate with reason resent or redelivered, expired, future, skipped, dead_letter, retried); per topic they add up to the messages consumed',
     labelNames: ['topic', 'outcome', 'reason'],
     registers: [registry],
   });
@@ -91,10 +97,16 @@ export function createMetrics(): Metrics {
       written: new Counter({ name: 'uas_sync_profiles_total', help: 'Profiles the sync wrote, by outcome (written, stale, failed, rewritten after a late write)', labelNames: ['outcome'], registers: [registry] }),
       readThrough: new Counter({ name: 'uas_read_through_total', help: 'Users read from MongoDB because Redis did not have them', registers: [registry] }),
     },
+    degraded: {
+      readFallback: new Counter({ name: 'uas_read_fallback_total', help: 'Users the API served from MongoDB instead of Redis, by reason (recovering: Redis lost its state; redis-failed: failed, slow or breaker open)', labelNames: ['reason'], registers: [registry] }),
+      recovering: new Gauge({ name: 'uas_recovery_in_progress', help: '1 while this processor stops, recovers or waits for another instance to recover a lost Redis', registers: [registry] }),
+      recoveries: new Counter({ name: 'uas_recoveries_total', help: 'Times this processor restarted its consumers after Redis lost its state', registers: [registry] }),
+    },
     observeApplier(applier) {
       applier.on('batch', (b) => {
         const count = (outcome: string, n: number, reason = '') => events.inc({ topic: b.topic, outcome, reason }, n);
         count('applied', b.applied);
+        count('stale', b.stale);
         count('duplicate', b.resent, 'resent');
         count('duplicate', b.redelivered, 'redelivered');
         count('expired', b.expired);

@@ -4,6 +4,9 @@
  * its own subscribers, and to drop stale entries of the L1 cache, if any. It
  * hears item graph updates too, and wakes the recommendations subscriptions
  * watching the changed items (trending ones at most every interval).
+ *
+ * The HTTP server starts first, so /health/live answers at once and
+ * /health/ready says what is missing while the consumer waits for Kafka.
  */
 import DataLoader from 'dataloader';
 import { createAuthenticator } from '../api/auth.js';
@@ -14,7 +17,7 @@ import { createContextFactory, trendingCount, type LiveDeps } from '../graphql/c
 import { createSubgraphSchema } from '../graphql/schema.js';
 import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
 import { TRENDING, UpdateHub } from '../graphql/subscriptions/hub.js';
-import { createFeatureUpdatesListener } from '../ingest/feature-updates.js';
+import { createFeatureUpdatesListener, type FeatureUpdatesListener } from '../ingest/feature-updates.js';
 import { createKafka } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { instrumentUserStateStore } from '../observability/instrument-store.js';
@@ -67,21 +70,41 @@ function throttle<T>(intervalMs: number, fn: (arg: T) => void): { call(arg: T): 
   };
 }
 
+/**
+ * Subscribes `listener`, retrying until it succeeds (Kafka or its topics may
+ * not be ready yet), and starts it again with backoff whenever kafkajs gives
+ * up on it at run time.
+ */
+async function keepSubscribed(listener: FeatureUpdatesListener, lifecycle: Lifecycle, logger: Logger): Promise<void> {
+  const name = 'kafka: feature updates';
+  listener.on('crash', (error) => {
+    logger.error({ err: error }, 'the feature updates consumer crashed; starting it again');
+    // Queries do not need it, only pushes do: readiness stays as it is meanwhile. The helper logs any giving up.
+    void lifecycle.retryUntilStopped(name, () => listener.start(), { firstDelayMs: 1000, reportNotReady: false }).catch(() => undefined);
+  });
+  await lifecycle.retryUntilStopped(name, () => listener.start());
+}
+
 export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   // Misses fall through to MongoDB, are written back to Redis, and served.
-  const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n));
+  const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n), {
+    onDegraded: (n, reason) => metrics.degraded.readFallback.inc({ reason }, n),
+  });
   const timed = instrumentUserStateStore(readThrough, metrics.storeDuration, config.adapters === 'memory' ? 'memory' : 'redis');
   const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;
   const hub = new UpdateHub();
 
-  if (config.adapters === 'servers') {
-    const listener = createFeatureUpdatesListener({
-      kafka: createKafka(config.kafka, logger),
-      topic: config.kafka.topics.featureUpdates,
-      itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
-      instanceId: config.instanceId,
-      logger,
-    });
+  const listener =
+    config.adapters === 'servers'
+      ? createFeatureUpdatesListener({
+          kafka: createKafka(config.kafka, logger),
+          topic: config.kafka.topics.featureUpdates,
+          itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
+          instanceId: config.instanceId,
+          logger,
+        })
+      : undefined;
+  if (listener) {
     listener.on('update', (u) => {
       cached?.invalidate(u.userId, u.version);
       hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
@@ -91,7 +114,7 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
       hub.publishItems(u.items, u.eventTime);
       if (u.trending) trending.call(u.eventTime);
     });
-    await listener.start();
+    // Registered before the server's step, so sockets close before the consumer stops.
     lifecycle.onStop('feature updates', async () => {
       trending.cancel();
       await listener.stop();
@@ -125,6 +148,7 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
     logger,
   });
   lifecycle.onStop('api', () => api.stop());
+  if (listener) await keepSubscribed(listener, lifecycle, logger);
   logger.info({ url: api.url, adapters: config.adapters }, 'GraphQL ready');
   return api.url;
 }

@@ -40,6 +40,8 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
       ? createMemoryProfileStore()
       : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
   await profiles.init();
+  // An in-process store cannot be lost without the process: it is online from the start.
+  if (config.adapters === 'memory') await userStates.markOnline('embedded');
   return {
     userStates,
     profiles,

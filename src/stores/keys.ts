@@ -27,8 +27,10 @@ export interface SyncKeys {
   readonly claims: string;
   /** Sorted set: userId → when its claim's lease expires (epoch ms). */
   readonly leases: string;
-  /** String: when this Redis was last brought online (filled or recovered); gone after a loss. */
+  /** String: the generation this Redis was brought online under (first start or recovery); gone after a loss. */
   readonly online: string;
+  /** String, with a TTL: held by the instance recovering a lost Redis. */
+  readonly recovering: string;
 }
 
 /** An item's neighbour lists, one per relation, under the item's hash tag `{i:<id>}`. */
@@ -77,6 +79,7 @@ export function redisKeys(prefix: string): RedisKeys {
       claims: `${prefix}{sync}:claims`,
       leases: `${prefix}{sync}:leases`,
       online: `${prefix}{sync}:online`,
+      recovering: `${prefix}{sync}:recovering`,
     },
   };
 }

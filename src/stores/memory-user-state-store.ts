@@ -15,7 +15,8 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
   /** userId → dirty since; claims keep it too, with a lease expiry beside. */
   const dirty = new Map<string, number>();
   const claims = new Map<string, { since: number; expiry: number }>();
-  let online: number | undefined;
+  let online: string | undefined;
+  let lockedUntil = 0;
   const markDirty = (userId: string, now: number) => {
     if (!dirty.has(userId)) dirty.set(userId, now);
   };
@@ -58,9 +59,9 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
         return u && copy(u);
       });
     },
-    async restore(userId, snapshot) {
+    async restore(userId, snapshot, options) {
       const stored = users.get(userId);
-      if (stored && stored.state.version >= snapshot.state.version) return false;
+      if (!options?.force && stored && stored.state.version >= snapshot.state.version) return false;
       users.set(userId, copy(snapshot));
       return true;
     },
@@ -84,11 +85,19 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
       const since = [...dirty.values(), ...[...claims.values()].map((c) => c.since)];
       return { dirty: dirty.size, claimed: claims.size, oldestSince: since.length > 0 ? Math.min(...since) : undefined };
     },
-    async onlineSince() {
+    async generation() {
       return online;
     },
-    async markOnline(now) {
-      online = now;
+    async markOnline(generation) {
+      online = generation;
+    },
+    async lockRecovery(ttlMs) {
+      if (Date.now() < lockedUntil) return false;
+      lockedUntil = Date.now() + ttlMs;
+      return true;
+    },
+    async unlockRecovery() {
+      lockedUntil = 0;
     },
     async ping() {},
     async close() {

@@ -1,23 +1,98 @@
 /**
- * Reads that fall through to MongoDB: users missing from Redis (after a loss
- * or an eviction) are loaded from their profiles in one query per batch,
- * written back to Redis (version-checked, so a newer state there is kept),
- * and served. Users in neither store stay unknown.
+ * The API's reads, kept up when Redis is not:
+ *  - users missing from Redis (an eviction, a partial loss) are loaded from
+ *    MongoDB in one query per batch, written back to Redis (version-checked,
+ *    so a newer state there is kept), and served;
+ *  - while Redis has no generation (it restarted empty and a recovery is
+ *    rebuilding it), what it holds is partial, so everyone is read from
+ *    MongoDB instead and nothing is written back;
+ *  - when Redis fails or does not answer within `redisDeadlineMs`, the same
+ *    read comes from MongoDB; a breaker opens after consecutive failures, so
+ *    reads then go to MongoDB at once, and one probe tries Redis again;
+ *  - users found in neither store are remembered as unknown for
+ *    `unknownTtlMs`, so a stream of reads for unknown users costs MongoDB
+ *    nothing; concurrent reads of the same user share one MongoDB query
+ *    (single flight, across requests).
+ * States served from MongoDB carry `fromDurableCopy` (shown as stale). When
+ * MongoDB fails too, the read fails with a DependencyError.
  */
-import type { ProfileStore } from './profile.js';
-import type { UserStateStore } from './user-state.js';
+import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap } from 'cockatiel';
+import { LRUCache } from 'lru-cache';
+import { DependencyError } from '../errors.js';
+import type { ProfileStore, UserProfile } from './profile.js';
+import type { UserState, UserStateStore } from './user-state.js';
 
-export function createReadThroughStore(online: UserStateStore, profiles: ProfileStore, onFallThrough: (count: number) => void = () => undefined): UserStateStore {
+export interface ReadThroughOptions {
+  /** How long a generation check is trusted, in ms (default 250). */
+  readonly generationTtlMs?: number;
+  /** How long a Redis read may take before MongoDB answers instead (default 300 ms). */
+  readonly redisDeadlineMs?: number;
+  /** How long a user found in neither store is taken as unknown (default 5 s). */
+  readonly unknownTtlMs?: number;
+  /** Called with the number of users served from MongoDB while Redis was lost, failing or being recovered. */
+  readonly onDegraded?: (count: number, why: 'recovering' | 'redis-failed') => void;
+  readonly clock?: () => number;
+}
+
+export function createReadThroughStore(online: UserStateStore, profiles: ProfileStore, onFallThrough: (count: number) => void = () => undefined, o: ReadThroughOptions = {}): UserStateStore {
+  const clock = o.clock ?? Date.now;
+  const ttl = o.generationTtlMs ?? 250;
+  const redis = wrap(
+    circuitBreaker(handleAll, { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(5) }),
+    timeout(o.redisDeadlineMs ?? 300, TimeoutStrategy.Aggressive),
+  );
+  const unknown = new LRUCache<string, true>({ max: 100_000, ttl: o.unknownTtlMs ?? 5_000, ttlResolution: 0, perf: { now: clock } });
+  const inFlight = new Map<string, Promise<UserProfile | undefined>>();
+  let checked: { at: number; online: Promise<boolean> } | undefined;
+
+  const isOnline = (): Promise<boolean> => {
+    if (!checked || clock() - checked.at >= ttl) {
+      checked = { at: clock(), online: redis.execute(() => online.generation()).then((g) => g !== undefined) };
+      checked.online.catch(() => (checked = undefined));
+    }
+    return checked.online;
+  };
+
+  /** Profiles of `userIds` from MongoDB: one query for those no other read is fetching, unknown ones skipped. */
+  async function durable(userIds: readonly string[]): Promise<(UserProfile | undefined)[]> {
+    const wanted = [...new Set(userIds)].filter((id) => !unknown.has(id) && !inFlight.has(id));
+    if (wanted.length > 0) {
+      const query = profiles.findMany(wanted).catch((error: unknown) => {
+        throw new DependencyError('mongodb', error);
+      });
+      wanted.forEach((id, i) => {
+        const one = query.then((found) => found[i]);
+        inFlight.set(id, one);
+        void one.then((p) => (p ? undefined : unknown.set(id, true)), () => undefined).finally(() => inFlight.delete(id));
+      });
+    }
+    return Promise.all(userIds.map((id) => inFlight.get(id) ?? Promise.resolve(undefined)));
+  }
+
+  async function fromMongo(userIds: readonly string[], why: 'recovering' | 'redis-failed'): Promise<(UserState | undefined)[]> {
+    o.onDegraded?.(userIds.length, why);
+    return (await durable(userIds)).map((p) => p && { ...p.snapshot.state, fromDurableCopy: true });
+  }
+
   return {
     ...online,
     async loadMany(userIds, options) {
-      const states = await online.loadMany(userIds, options);
-      const missing = userIds.filter((_, i) => states[i] === undefined);
+      if (userIds.length === 0) return [];
+      let states: (UserState | undefined)[];
+      try {
+        if (!(await isOnline())) return await fromMongo(userIds, 'recovering');
+        states = await redis.execute(() => online.loadMany(userIds, options));
+      } catch (error) {
+        if (error instanceof DependencyError) throw error;
+        // A failed or slow read, or the breaker open after several: MongoDB answers instead.
+        return fromMongo(userIds, 'redis-failed');
+      }
+      const missing = userIds.filter((id, i) => states[i] === undefined && !unknown.has(id));
       if (missing.length === 0) return states;
       onFallThrough(missing.length);
-      const found = await profiles.findMany(missing);
+      const found = await durable(missing);
       const byId = new Map(missing.map((id, i) => [id, found[i]]));
-      await Promise.all([...byId].flatMap(([id, p]) => (p ? [online.restore(id, p.snapshot)] : [])));
+      await Promise.all([...byId].flatMap(([id, p]) => (p ? [online.restore(id, p.snapshot).catch(() => false)] : [])));
       return userIds.map((id, i) => states[i] ?? byId.get(id)?.snapshot.state);
     },
   };

@@ -19,6 +19,9 @@ export interface RedisUserStateStoreOptions {
   readonly params: FeatureParams;
 }
 
+/** Users per pipelined round trip of a batch write. */
+const USERS_PER_PIPELINE = 500;
+
 /** The apply-events parameters that do not depend on the events, as the script's JSON argument. */
 function scriptParams(p: FeatureParams): string {
   return JSON.stringify({
@@ -73,20 +76,25 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     async applyEvents(byUser, now, options) {
       const latestBefore = options?.latestBefore ?? 0;
       const results = new Map<string, UserBatchResult>();
-      if (byUser.size === 0) return results;
-      const pipeline = redis.pipeline();
-      for (const [userId, events] of byUser) {
-        const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
-        pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
-        // The dirty index is its own slot, so it is written beside the script, not inside it.
-        // NX keeps the time the user first became dirty: the sync's lag.
-        pipeline.zadd(keys.sync.dirty, 'NX', now, userId);
+      const users = [...byUser];
+      // One pipeline per chunk of users, one after the other: a backlog batch of thousands of users
+      // in one pipeline can outlast the command timeout, and its retry would find it all applied.
+      for (let from = 0; from < users.length; from += USERS_PER_PIPELINE) {
+        const chunk = users.slice(from, from + USERS_PER_PIPELINE);
+        const pipeline = redis.pipeline();
+        for (const [userId, events] of chunk) {
+          const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
+          pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
+          // The dirty index is its own slot, so it is written beside the script, not inside it.
+          // NX keeps the time the user first became dirty: the sync's lag.
+          pipeline.zadd(keys.sync.dirty, 'NX', now, userId);
+        }
+        const values = replies(await pipeline.exec());
+        chunk.forEach(([userId], i) => {
+          const [version, applied, resent, redelivered, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
+          results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentTriples(latest) });
+        });
       }
-      const values = replies(await pipeline.exec());
-      [...byUser.keys()].forEach((userId, i) => {
-        const [version, applied, resent, redelivered, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
-        results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentTriples(latest) });
-      });
       return results;
     },
 
@@ -96,10 +104,11 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       return version;
     },
 
-    async restore(userId, snapshot) {
+    async restore(userId, snapshot, options) {
       const { state, seen } = snapshot;
       const written = await redis.restoreState(
         ...userKeyList(keys.user(userId)),
+        options?.force ? 'force' : state.version,
         state.version,
         JSON.stringify(encodeStateFields(state)),
         JSON.stringify(flatPairs(seen)),
@@ -131,12 +140,17 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       return { dirty, claimed, oldestSince: oldest.length > 0 ? Math.min(...oldest) : undefined };
     },
 
-    async onlineSince() {
-      const at = await redis.get(keys.sync.online);
-      return at === null ? undefined : Number(at);
+    async generation() {
+      return (await redis.get(keys.sync.online)) ?? undefined;
     },
-    async markOnline(now) {
-      await redis.set(keys.sync.online, String(now));
+    async markOnline(generation) {
+      await redis.set(keys.sync.online, generation);
+    },
+    async lockRecovery(ttlMs) {
+      return (await redis.set(keys.sync.recovering, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async unlockRecovery() {
+      await redis.del(keys.sync.recovering);
     },
 
     async ping() {
@@ -154,7 +168,9 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
  * reconnecting by itself).
  */
 export function connectRedis(url: string, commandTimeoutMs: number, onError: (error: Error) => void = () => undefined): Redis {
-  const redis = new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2 });
+  // A command whose reply was lost with the connection fails rather than being sent again on reconnect:
+  // after a restart the server is another one, and a write must not land there unchecked.
+  const redis = new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false });
   redis.on('error', onError);
   return redis;
 }

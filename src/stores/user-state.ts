@@ -34,7 +34,7 @@ export interface ApplyOptions {
 }
 
 /**
- * The online state. Every method touching many users costs one round trip;
+ * The online state. Every method touching many users costs one round trip (applyEvents: one per 500 users);
  * every change to one user is atomic and bumps the user's version.
  */
 export interface LoadOptions {
@@ -57,8 +57,12 @@ export interface UserStateStore {
   applyProfile(update: ProfileUpdate, now: number): Promise<number>;
   /** Snapshots of `userIds`, in order, `undefined` for unknown users. */
   exportMany(userIds: readonly string[]): Promise<(UserSnapshot | undefined)[]>;
-  /** Replaces a user's state unless the stored version is already ≥ the snapshot's; true when written. */
-  restore(userId: string, snapshot: UserSnapshot): Promise<boolean>;
+  /**
+   * Replaces a user's state unless the stored version is already ≥ the
+   * snapshot's (or whatever it is, with `force`: after a loss, what Redis holds
+   * is only what uncommitted batches wrote); true when written.
+   */
+  restore(userId: string, snapshot: UserSnapshot, options?: { readonly force?: boolean }): Promise<boolean>;
   /**
    * Claims up to `max` users changed since their last sync, dirty longest
    * first, with a lease: claims whose lease has expired are given back first.
@@ -68,9 +72,16 @@ export interface UserStateStore {
   completeClaims(userIds: readonly string[]): Promise<void>;
   /** How many users wait for a sync, and since when the oldest has (epoch ms; undefined when none). */
   dirtyBacklog(): Promise<{ readonly dirty: number; readonly claimed: number; readonly oldestSince: number | undefined }>;
-  /** When this store was marked online (after a fill or a recovery); undefined after a loss. */
-  onlineSince(): Promise<number | undefined>;
-  markOnline(now: number): Promise<void>;
+  /**
+   * The generation this store was brought online under (by a first start or
+   * a recovery); undefined after a loss. A new one is drawn at every recovery,
+   * so a writer that remembers its generation notices a loss it slept through.
+   */
+  generation(): Promise<string | undefined>;
+  markOnline(generation: string): Promise<void>;
+  /** Takes the recovery lock for `ttlMs` unless another instance holds it; true when taken. */
+  lockRecovery(ttlMs: number): Promise<boolean>;
+  unlockRecovery(): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,15 +1,22 @@
 /**
- * Rebuilds a lost Redis: every profile's snapshot is restored from MongoDB
- * (version-checked: a newer state already back in Redis is kept), then Kafka
- * is replayed from the offsets the snapshots cover up to the offsets the
- * processor's groups have committed: exactly what had been applied before the
- * loss, so the live groups then go on where they stood and nothing is done
- * twice (a first start over a topic with history replays nothing: no offsets
- * are committed yet, and the live group reads it once). Snapshots carry their
- * dedupe memory (seen ids and offset marks), so an event both in a snapshot
- * and in the replay counts once. Nothing processed before the loss is lost:
- * whatever the last sync did not write is at or after the recorded offsets.
+ * Rebuilds a lost Redis: every profile's snapshot is restored from MongoDB,
+ * then Kafka is replayed from the offsets the snapshots cover up to the
+ * offsets the processor's groups have committed: exactly what had been
+ * applied before the loss, so the live groups then go on where they stood and
+ * nothing is done twice (a first start over a topic with history replays
+ * nothing: no offsets are committed yet, and the live group reads it once).
+ * Snapshots carry their dedupe memory (seen ids and offset marks), so an
+ * event both in a snapshot and in the replay counts once. Nothing processed
+ * before the loss is lost: whatever the last sync did not write is at or
+ * after the recorded offsets.
+ *
+ * After a loss the restore is forced: whatever Redis holds by then was
+ * written by batches that were not committed (every processor checks the
+ * generation before it commits), so a snapshot replaces it even where its
+ * version is lower; those batches are delivered again and counted once.
  */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { committedOffsets, processorGroups } from '../ingest/offsets.js';
@@ -29,24 +36,47 @@ export interface RecoveryOptions {
   readonly logger: Logger;
 }
 
-export async function recover(o: RecoveryOptions): Promise<{ restored: number; replayed: number }> {
+/** How long one instance may hold the recovery lock before another may take over (a dead recoverer). */
+const RECOVERY_LOCK_MS = 10 * 60_000;
+
+const newGeneration = (): string => `${Date.now()}-${randomUUID().slice(0, 8)}`;
+
+export async function recover(o: RecoveryOptions, { force }: { force: boolean }): Promise<{ restored: number; replayed: number; generation: string }> {
   let restored = 0;
   for await (const batch of o.profiles.scan(500)) {
-    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot)));
+    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot, { force })));
     restored += batch.length;
   }
   const from = await o.profiles.loadCheckpoint();
   const to = await committedOffsets(o.kafka, processorGroups(o.config.processor.groupId, o.config.kafka.topics));
   const { messages } = await replay({ kafka: o.kafka, store: o.store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from, to });
-  await o.store.markOnline(Date.now());
-  o.logger.info({ restored, replayed: messages, from }, 'recovered the online state');
-  return { restored, replayed: messages };
+  const generation = newGeneration();
+  await o.store.markOnline(generation);
+  o.logger.info({ restored, replayed: messages, from, generation }, 'recovered the online state');
+  return { restored, replayed: messages, generation };
 }
 
-/** Recovers when the store has lost its state (no online marker), as at a processor's start. */
-export async function recoverIfLost(o: RecoveryOptions): Promise<boolean> {
-  if ((await o.store.onlineSince()) !== undefined) return false;
-  o.logger.warn('the online state is empty or was lost: recovering from MongoDB and Kafka');
-  await recover(o);
-  return true;
+/**
+ * The generation the store is online under, after recovering it if it lost
+ * its state (no generation): one instance recovers, holding the lock, while
+ * the others wait for the generation it sets.
+ */
+export async function ensureOnline(o: RecoveryOptions & { readonly signal?: AbortSignal }): Promise<string> {
+  for (;;) {
+    const current = await o.store.generation();
+    if (current !== undefined) return current;
+    if (await o.store.lockRecovery(RECOVERY_LOCK_MS)) {
+      try {
+        // Another instance may have finished between the read and the lock.
+        const again = await o.store.generation();
+        if (again !== undefined) return again;
+        o.logger.warn('the online state is empty or was lost: recovering from MongoDB and Kafka');
+        return (await recover(o, { force: true })).generation;
+      } finally {
+        await o.store.unlockRecovery();
+      }
+    }
+    o.signal?.throwIfAborted();
+    await sleep(250);
+  }
 }

@@ -20,6 +20,11 @@
  * closed for `settleMs`, their stored versions are compared with Redis,
  * rewritten if lower, and dropped only when found equal. No checkpoint is
  * recorded while any user is uncertain.
+ *
+ * Offsets read before Redis lost its state (its generation changed) prove
+ * nothing: the users dirty then went with it. They are dropped, and while the
+ * store has no generation (a recovery runs) the sync neither writes nor
+ * records anything.
  */
 import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
@@ -75,6 +80,7 @@ export function createSync(o: SyncOptions): Sync {
   const pending: { at: number; offsets: PartitionOffsets }[] = [];
   /** userId → when its last write failed without an answer. */
   const uncertain = new Map<string, number>();
+  let generation: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
@@ -84,6 +90,11 @@ export function createSync(o: SyncOptions): Sync {
 
   async function pass(): Promise<void> {
     const started = clock();
+    const current = await o.store.generation();
+    if (current !== generation) pending.length = 0;
+    generation = current;
+    // No generation: a recovery is rebuilding Redis; what it holds is not a state to make durable.
+    if (current === undefined) return;
     if (o.offsets) pending.push({ at: clock(), offsets: await o.offsets() });
     let written = 0;
     let stale = 0;
@@ -145,6 +156,8 @@ export function createSync(o: SyncOptions): Sync {
   async function checkpoint(): Promise<void> {
     if (pending.length === 0 || uncertain.size > 0) return;
     const { oldestSince } = await o.store.dirtyBacklog();
+    // Read after the backlog: if the generation is still this pass's, the backlog came from the same Redis.
+    if ((await o.store.generation()) !== generation) return void (pending.length = 0);
     let covered: PartitionOffsets | undefined;
     while (pending.length > 0 && (oldestSince === undefined || pending[0]!.at < oldestSince)) covered = pending.shift()!.offsets;
     if (!covered) return;

@@ -68,9 +68,9 @@ describe('catching up on a backlog wider than the dedupe horizon', () => {
     const processor = createProcessor({ kafka, store, config, logger });
     const counts = new Map<string, BatchCounts & { messages: number }>();
     processor.applier.on('batch', (b) => {
-      const t = counts.get(b.topic) ?? { messages: 0, applied: 0, resent: 0, redelivered: 0, expired: 0, future: 0, skipped: 0, deadLetters: 0, retried: 0 };
+      const t = counts.get(b.topic) ?? { messages: 0, applied: 0, stale: 0, resent: 0, redelivered: 0, expired: 0, future: 0, skipped: 0, deadLetters: 0, retried: 0 };
       counts.set(b.topic, {
-        messages: t.messages + b.messages, applied: t.applied + b.applied, resent: t.resent + b.resent, redelivered: t.redelivered + b.redelivered,
+        messages: t.messages + b.messages, applied: t.applied + b.applied, stale: t.stale + b.stale, resent: t.resent + b.resent, redelivered: t.redelivered + b.redelivered,
         expired: t.expired + b.expired, future: t.future + b.future, skipped: t.skipped + b.skipped, deadLetters: t.deadLetters + b.deadLetters, retried: t.retried + b.retried,
       });
     });
@@ -87,8 +87,9 @@ describe('catching up on a backlog wider than the dedupe horizon', () => {
 
     await expectBacklogState(config, b);
     const zero = { redelivered: 0, expired: 0, future: 0, deadLetters: 0, retried: 0 };
-    expect(counts.get(config.kafka.topics.activity)).toEqual({ messages: b.activity.length, ...b.expected.activity, skipped: 0, ...zero });
-    expect(counts.get(config.kafka.topics.cdc)).toEqual({ messages: b.cdc.length, ...b.expected.cdc, ...zero });
+    expect(counts.get(config.kafka.topics.activity)).toEqual({ messages: b.activity.length, ...b.expected.activity, stale: 0, skipped: 0, ...zero });
+    expect(counts.get(config.kafka.topics.cdc)).toEqual({ messages: b.cdc.length, ...b.expected.cdc, stale: 0, ...zero });
+    expect(counts.get(config.kafka.topics.profile)).toEqual({ messages: b.profile.length, ...b.expected.profile, resent: 0, skipped: 0, ...zero });
     // Nothing was dead-lettered: the consumer is at the end of its inputs and the DLQ has no message at all.
     expect(sum(await endOffsets(kafka, [config.kafka.topics.activityDlq]))).toBe(0);
 

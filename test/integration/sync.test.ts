@@ -12,16 +12,18 @@ import { createProcessor } from '../../src/ingest/processor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMongoProfileStore } from '../../src/stores/mongo-profile-store.js';
 import type { ProfileStore } from '../../src/stores/profile.js';
+import { redisKeys, userKeyList } from '../../src/stores/keys.js';
 import { createReadThroughStore } from '../../src/stores/read-through-store.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
-import { committedOffsets } from '../../src/ingest/offsets.js';
-import { recoverIfLost } from '../../src/sync/recovery.js';
+import { committedOffsets, endOffsets, sum } from '../../src/ingest/offsets.js';
+import { scoreOf } from '../../src/features/view.js';
+import { ensureOnline } from '../../src/sync/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateMongo } from '../support/private-mongo.js';
 import { startPrivateRedis } from '../support/private-redis.js';
-import { eventFile, isolatedConfig, produce, readAll, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+import { eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 import { waitFor } from '../support/wait-for.js';
 
 const logger = createLogger('silent');
@@ -39,7 +41,9 @@ describe('durable profiles', () => {
     const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 1000), keyPrefix: config.redis.keyPrefix, params: config.features });
     const profiles = await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
     await profiles.init();
-    const processor = createProcessor({ kafka, store, profiles, config, logger });
+    // What a processor's supervisor does at start (see ingest/supervisor.ts): the sync records no checkpoint without it.
+    await store.markOnline('test');
+    const processor = createProcessor({ kafka, store, config, logger });
     await processor.start();
     cleanup.push(() => store.close(), () => profiles.close(), () => processor.stop());
     const newSync = (): Sync => {
@@ -90,7 +94,7 @@ describe('durable profiles', () => {
     expect(await profiles.loadCheckpoint()).toEqual(await committedOffsets(kafka, [{ groupId: config.processor.groupId, topics: [config.kafka.topics.activity] }]));
   });
 
-  it('keeps processing into Redis while MongoDB is frozen for 30 s, then writes everything, with nothing in the DLQ', async () => {
+  it('keeps processing activity and VIP profiles into Redis on every partition while MongoDB is frozen for 30 s, then writes everything, with nothing in the DLQ', async () => {
     const mongo = await startPrivateMongo();
     cleanup.push(() => mongo.stop());
     const { config, kafka, store, profiles, newSync } = await setup({ MONGO_URL: mongo.url });
@@ -103,8 +107,19 @@ describe('durable profiles', () => {
 
     process.kill(mongo.pid, 'SIGSTOP');
     const frozenAt = Date.now();
+    // Profiles in flight on every partition (fault-tests row 35): none may hold its partition.
+    const vips = Array.from({ length: 30 }, (_, i) => `user-${i * 9}`);
+    await produce(kafka, config.kafka.topics.profile, vips.map((userId) => ({ key: userId, value: JSON.stringify({ userId, version: 7, vip: true, status: 'vip' }) })));
     await produce(kafka, config.kafka.topics.activity, events.slice(5_000).map(toMessage));
-    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity, config.kafka.topics.profile], 25_000);
+    expect(Date.now() - frozenAt).toBeLessThan(30_000);
+    // The profiles were spread over all three partitions, and all were consumed above.
+    expect(Object.values(await endOffsets(kafka, [config.kafka.topics.profile])).filter((n) => n > 0)).toHaveLength(3);
+    // The VIP floor shows at once, from Redis, while MongoDB is still frozen.
+    for (const state of await store.loadMany(vips)) {
+      expect(state).toMatchObject({ vip: true, profileVersion: 7 });
+      expect(scoreOf(state!, Date.now(), config.features).tier).toMatch(/GOLD|PLATINUM/);
+    }
     expect((await store.dirtyBacklog()).dirty + (await store.dirtyBacklog()).claimed).toBeGreaterThan(0);
     await waitFor(() => sync.breakerState === 'open', { timeoutMs: 30_000, what: 'the sync breaker to open' });
     // The outage lasts 30 s; this is its length, not a wait for a condition.
@@ -123,8 +138,10 @@ describe('durable profiles', () => {
     await expectMongoMatchesRedis(store, profiles, users);
     const expected = referenceStates(events, config.features);
     const durable = await profiles.findMany(users);
+    for (const id of vips) expected.set(id, { ...expected.get(id)!, vip: true, status: 'vip', profileVersion: 7 });
     users.forEach((id, i) => expectSameState(durable[i]!.snapshot.state, expected.get(id), 1e-9, { bookkeeping: false }));
-    expect(await readAll(kafka, config.kafka.topics.activityDlq, 0)).toEqual([]);
+    // Nothing was dead-lettered: the DLQ has no message at all, read after the consumer reached its inputs' end.
+    expect(sum(await endOffsets(kafka, [config.kafka.topics.activityDlq]))).toBe(0);
   }, 180_000);
 
   it('reads through to MongoDB after Redis is flushed, and recovery rebuilds the clean state, events after the last sync included', async () => {
@@ -148,33 +165,45 @@ describe('durable profiles', () => {
     expect(await store.loadMany(untouched.slice(0, 1))).toEqual([undefined]);
 
     let fellThrough = 0;
-    const readThrough = createReadThroughStore(store, profiles, (n) => (fellThrough += n));
-    expect(await readThrough.loadMany(untouched)).toEqual(before);
-    expect(fellThrough).toBe(untouched.length);
-    expect(await store.loadMany(untouched)).toEqual(before); // written back
-    flusher.disconnect();
+    let recovering = 0;
+    const readThrough = createReadThroughStore(store, profiles, (n) => (fellThrough += n), { generationTtlMs: 0, onDegraded: (n, why) => why === 'recovering' && (recovering += n) });
+    // No generation: Redis is being rebuilt, so every read comes from MongoDB, stale, and nothing is written back.
+    expect(await readThrough.loadMany(untouched)).toEqual(before.map((st) => ({ ...st!, fromDurableCopy: true })));
+    expect(recovering).toBe(untouched.length);
+    expect(await store.loadMany(untouched.slice(0, 1))).toEqual([undefined]);
 
-    // What a processor does at start: the online marker went with the flush, so it recovers.
-    expect(await recoverIfLost({ store, profiles, kafka, config, logger })).toBe(true);
-    expect(await recoverIfLost({ store, profiles, kafka, config, logger })).toBe(false);
+    // What a processor does at start: the generation went with the flush, so it recovers, once.
+    const generation = await ensureOnline({ store, profiles, kafka, config, logger });
+    expect(await store.generation()).toBe(generation);
+    expect(await ensureOnline({ store, profiles, kafka, config, logger })).toBe(generation);
+
+    // Online again, a user missing from Redis (evicted) reads through and is written back.
+    const evicted = untouched[0]!;
+    await flusher.del(...userKeyList(redisKeys(config.redis.keyPrefix).user(evicted)));
+    expect(await readThrough.loadMany([evicted])).toEqual([before[0]]);
+    expect(fellThrough).toBe(1);
+    expect(await store.loadMany([evicted])).toEqual([before[0]]);
+    flusher.disconnect();
     const all = [...a, ...b];
     const expected = referenceStates(all, config.features);
     const users = [...expected.keys()];
     const recovered = await store.loadMany(users);
     users.forEach((id, i) => expectSameState(recovered[i], expected.get(id), 1e-9, { bookkeeping: false }));
-    expect(await store.onlineSince()).toBeGreaterThan(0);
   });
 
-  it('writes a static profile event to MongoDB at once, before Redis, without waiting for the sync', async () => {
-    const { config, kafka, store, profiles } = await setup();
+  it('applies a static profile to Redis at once, never lets an older one win, and the sync carries it to MongoDB', async () => {
+    const { config, kafka, store, profiles, newSync } = await setup();
     await produce(kafka, config.kafka.topics.profile, [
       { key: 'vip-1', value: JSON.stringify({ userId: 'vip-1', version: 4, vip: true, status: 'gold-member' }) },
+      { key: 'vip-1', value: JSON.stringify({ userId: 'vip-1', version: 3, vip: false, status: 'closed' }) },
     ]);
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.profile]);
+    const [online] = await store.loadMany(['vip-1']);
+    expect(online).toMatchObject({ vip: true, status: 'gold-member', profileVersion: 4 });
+    expect(await profiles.findMany(['vip-1'])).toEqual([undefined]);
+    await newSync().runOnce();
     const [durable] = await profiles.findMany(['vip-1']);
     expect(durable!.snapshot.state).toMatchObject({ vip: true, status: 'gold-member', profileVersion: 4 });
-    const [online] = await store.loadMany(['vip-1']);
-    expect(online).toMatchObject({ vip: true, profileVersion: 4 });
   });
 
   it('finishes the claims of a sync instance that died holding them, once their lease ends', async () => {

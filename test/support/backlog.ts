@@ -12,6 +12,7 @@ import { applyProfile, type ProfileUpdate } from '../../src/features/apply.js';
 import type { FeatureParams } from '../../src/features/params.js';
 import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
 import { arrive, modelRun, statesOf } from './events.js';
+import { random } from './processor-harness.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -37,19 +38,11 @@ export interface Backlog {
   readonly expected: {
     readonly activity: { applied: number; resent: number };
     readonly cdc: { applied: number; resent: number; skipped: number };
+    /** Profiles newer than every earlier one of their user apply; the rest are stale. */
+    readonly profile: { applied: number; stale: number };
   };
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Debezium envelope of the legacy table, schema-wrapped or plain as the converter is set. */
 function envelope(op: string, before: unknown, after: unknown, wrapped: boolean): string {
@@ -129,8 +122,20 @@ export function backlog({ seed = 1, users = 320, events = 20_000, rows = 1_000, 
     // A legacy row carries no category.
     events: [...plain, ...legacy.map(({ e }) => ({ ...e, category: undefined, source: 'cdc' }))],
     profiles,
-    expected: { activity: { applied: plain.length, resent }, cdc: { applied: legacy.length, resent: cdcResent, skipped } },
+    expected: { activity: { applied: plain.length, resent }, cdc: { applied: legacy.length, resent: cdcResent, skipped }, profile: profileOutcomes(profiles) },
   };
+}
+
+function profileOutcomes(profiles: readonly ProfileUpdate[]): { applied: number; stale: number } {
+  const newest = new Map<string, number>();
+  let applied = 0;
+  for (const p of profiles) {
+    if (p.profileVersion > (newest.get(p.userId) ?? 0)) {
+      newest.set(p.userId, p.profileVersion);
+      applied++;
+    }
+  }
+  return { applied, stale: profiles.length - applied };
 }
 
 /** Every user's state under the reference model with no horizon, profiles laid over. */

@@ -25,6 +25,8 @@ export async function startLiveApi(config: Config): Promise<LiveApi> {
   const logger = createLogger('silent');
   const lifecycle = new Lifecycle(logger);
   const stores = await openStores(config, logger);
+  // What a processor's start does (ingest/supervisor.ts): without a generation the API reads MongoDB only.
+  if ((await stores.userStates.generation()) === undefined) await stores.userStates.markOnline('test');
   lifecycle.onStop('stores', () => stores.close());
   const metrics = createMetrics();
   const url = await startApiRole({ ...config, http: { host: '127.0.0.1', port: 0 } }, stores, lifecycle, logger, metrics);

@@ -21,23 +21,37 @@ export async function freePort(): Promise<number> {
 
 export interface PrivateRedis {
   readonly url: string;
+  /** The running server process (a new one after `restartEmpty`). */
   readonly process: ChildProcess;
+  /** kill -9, then a new server on the same port, empty (no persistence), once it answers. */
+  restartEmpty(): Promise<void>;
   stop(): Promise<void>;
+}
+
+async function serve(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined); // refused until the server listens: that is what we poll for
+  await waitFor(async () => probe.connect().then(() => probe.ping().then((r) => r === 'PONG'), () => false), { timeoutMs: 10_000, what: 'private redis-server' });
+  probe.disconnect();
+  return child;
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined); // refused until the server listens: that is what we poll for
-  await waitFor(async () => probe.connect().then(() => probe.ping().then((r) => r === 'PONG'), () => false), { timeoutMs: 10_000, what: 'private redis-server' });
-  probe.disconnect();
+  let child = await serve(port);
   return {
-    url,
-    process: child,
+    url: `redis://127.0.0.1:${port}`,
+    get process() {
+      return child;
+    },
+    async restartEmpty() {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+      child = await serve(port);
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       await once(child, 'exit');

@@ -14,6 +14,7 @@ const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, use
 function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: () => Promise<Record<string, number>>) {
   let now = 1_000;
   const store = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
+  void store.markOnline('g1');
   const sync = createSync({ store, profiles, offsets, batchSize: 2, leaseMs: 10_000, intervalMs: 1_000, breaker: { failures: 2, halfOpenAfterMs: 50 }, clock: () => now });
   const errors: unknown[] = [];
   sync.on('error', (e) => errors.push(e));
@@ -63,6 +64,27 @@ describe('sync', () => {
     await store.completeClaims(['a']); // the other instance wrote it
     await sync.runOnce();
     expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 20 });
+  });
+
+  it('records no offsets read before Redis lost its state, nor while it has no generation', async () => {
+    let committed = { 'topic/0': 10 };
+    const { store, profiles, sync, tick } = setup(createMemoryProfileStore(), async () => committed);
+    await store.applyEvents(delivered([event('a1', 'a')]), 900);
+    await store.claimDirty(1, 100_000, 950); // another instance holds a's claim: no checkpoint yet
+    await sync.runOnce();
+    // Redis restarts empty: a's claim and dirty mark are gone with it, not written.
+    const lost = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
+    Object.assign(store, { dirtyBacklog: () => lost.dirtyBacklog(), claimDirty: (max: number, lease: number, now: number) => lost.claimDirty(max, lease, now), generation: () => lost.generation() });
+    committed = { 'topic/0': 20 };
+    tick(10);
+    await sync.runOnce();
+    expect(await profiles.loadCheckpoint()).toEqual({});
+    // Recovered under a new generation, with nothing dirty: offsets read from then on count.
+    await lost.markOnline('g2');
+    committed = { 'topic/0': 30 };
+    tick(10);
+    await sync.runOnce();
+    expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 30 });
   });
 
   it('rewrites a copy that a late write set back, and records no offsets until it has', async () => {

@@ -8,7 +8,9 @@
  */
 import DataLoader from 'dataloader';
 import { DEFAULT_USER_STATE, type UserState } from '../../features/state.js';
+import { DependencyError } from '../../errors.js';
 import type { UserStateStore } from '../../stores/user-state.js';
+import { unavailable } from '../errors.js';
 
 export type UserStateKey = { readonly userId: string; readonly whole: boolean };
 export type UserStateLoader = DataLoader<UserStateKey, UserState, string>;
@@ -24,7 +26,10 @@ export function createUserStateLoader(
       const whole = new Set(keys.filter((k) => k.whole).map((k) => k.userId));
       const scalarsOnly = new Set(userIds.filter((id) => !whole.has(id)));
       onBatch(userIds.length);
-      const states = await store.loadMany(userIds, { scalarsOnly });
+      const states = await store.loadMany(userIds, { scalarsOnly }).catch((error: unknown) => {
+        // Both stores failed to answer: a coded error the client may retry, not a masked one.
+        throw error instanceof DependencyError ? unavailable() : error;
+      });
       const byId = new Map(userIds.map((id, i) => [id, states[i] ?? DEFAULT_USER_STATE]));
       return keys.map((k) => byId.get(k.userId)!);
     },

@@ -1,0 +1,94 @@
+/**
+ * Redis restarted empty while the service runs (fault-tests rows 12 and 36):
+ * kill -9 under load, a new empty server on the same port, the processor,
+ * the sync and the API read path left running. The loss must be noticed, the
+ * API must serve MongoDB's copy meanwhile (never the partial state), and the
+ * recovered state must equal the reference model.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
+import { committedOffsets, processorGroups } from '../../src/ingest/offsets.js';
+import { createSupervisedProcessor } from '../../src/ingest/supervisor.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMongoProfileStore } from '../../src/stores/mongo-profile-store.js';
+import { createReadThroughStore } from '../../src/stores/read-through-store.js';
+import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
+import type { UserState } from '../../src/stores/user-state.js';
+import { createSync } from '../../src/sync/sync.js';
+import { expectSameState } from '../support/events.js';
+import { startPrivateRedis } from '../support/private-redis.js';
+import { caughtUp, eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+const logger = createLogger('silent');
+
+describe('Redis restarted empty while running', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+  });
+
+  it('is noticed; the API serves MongoDB meanwhile; the state is restored and replayed to exactly the reference model', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(() => redis.stop());
+    const config = isolatedConfig({ REDIS_URL: redis.url });
+    const kafka = createKafka(config.kafka, logger);
+    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+    const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 500), keyPrefix: config.redis.keyPrefix, params: config.features });
+    const profiles = await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
+    await profiles.init();
+    const supervisor = createSupervisedProcessor({ kafka, store, profiles, config, logger, probeIntervalMs: 200 });
+    await supervisor.start();
+    const sync = createSync({
+      store, profiles, offsets: () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)),
+      batchSize: 500, leaseMs: 5_000, intervalMs: 200,
+    });
+    sync.on('error', () => undefined);
+    sync.start();
+    cleanup.push(() => store.close(), () => profiles.close(), () => supervisor.stop(), () => sync.stop());
+
+    const events = eventFile(40_000, 400, 71);
+    await produce(kafka, config.kafka.topics.activity, events.slice(0, 20_000).map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    // The sync has copied everyone and recorded a checkpoint covering the first half.
+    await waitFor(async () => {
+      const b = await store.dirtyBacklog();
+      const checkpoint = Object.values(await profiles.loadCheckpoint()).reduce((a, n) => a + n, 0);
+      return b.dirty === 0 && b.claimed === 0 && checkpoint === 20_000;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: 'the sync to copy the first half and record its checkpoint' });
+
+    // The API's read path, polled through the outage: whatever it serves without a generation comes from MongoDB.
+    let fromMongo = 0;
+    const readThrough = createReadThroughStore(store, profiles, undefined, { generationTtlMs: 0, onDegraded: (n) => (fromMongo += n) });
+    const watched = [...new Set(events.slice(0, 20_000).map((e) => e.userId))].slice(0, 50);
+    const durableBefore = new Map((await profiles.findMany(watched)).map((p, i) => [watched[i]!, p!.snapshot.state]));
+    const partial: string[] = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const states = await readThrough.loadMany(watched).catch(() => [] as (UserState | undefined)[]);
+        states.forEach((st, i) => {
+          if (st?.fromDurableCopy && st.version < durableBefore.get(watched[i]!)!.version) partial.push(watched[i]!);
+        });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+
+    // Under load: the second half streams in while Redis is killed and comes back empty.
+    const producing = produce(kafka, config.kafka.topics.activity, events.slice(20_000).map(toMessage));
+    await waitFor(async () => !(await caughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity])), { timeoutMs: 10_000, intervalMs: 5, what: 'the second half to be in flight' });
+    await redis.restartEmpty();
+    await producing;
+    await waitFor(() => supervisor.recoveries >= 1 && fromMongo > 0, { timeoutMs: 60_000, intervalMs: 50, what: 'the loss to be noticed and the API to serve MongoDB' });
+    await waitFor(async () => (await store.generation()) !== undefined, { timeoutMs: 60_000, intervalMs: 100, what: 'the recovery to finish' });
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
+    polling = false;
+    await poll;
+    expect(partial).toEqual([]);
+
+    const expected = referenceStates(events, config.features);
+    const users = [...expected.keys()];
+    const states = await store.loadMany(users);
+    users.forEach((id, i) => expectSameState(states[i], expected.get(id), 1e-9, { bookkeeping: false }));
+  }, 240_000);
+});
