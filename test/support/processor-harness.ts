@@ -6,7 +6,7 @@
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ITEM_TYPES, ACTIVITY_TYPES, type ActivityEvent } from '../../src/features/activity.js';
-import { committedOffsets, endOffsets, reached } from '../../src/ingest/offsets.js';
+import { committedOffsets, endOffsets, reached, sum } from '../../src/ingest/offsets.js';
 import type { FeatureParams } from '../../src/features/params.js';
 import type { UserState } from '../../src/features/state.js';
 import { arrive, modelRun, statesOf } from './events.js';
@@ -101,20 +101,34 @@ export async function caughtUp(kafka: Kafka, groupId: string, topics: readonly s
 export const waitCaughtUp = (kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 60_000) =>
   waitFor(() => caughtUp(kafka, groupId, topics), { timeoutMs, intervalMs: 200, what: `group ${groupId} to consume ${topics.join(', ')}` });
 
-/** Reads every message of a topic from the beginning (for DLQ and update checks). */
-export async function readAll(kafka: Kafka, topic: string, expected: number, timeoutMs = 30_000): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
-  const out: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
+export interface ReadMessage {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Every message of a topic, from the beginning up to its end offsets at the
+ * time of the call (for DLQ and update checks): call it once what writes to the
+ * topic is done, and count what it returns; it never stops short of the end.
+ */
+export async function readAll(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<ReadMessage[]> {
+  const total = sum(await endOffsets(kafka, [topic]));
+  const out: ReadMessage[] = [];
+  if (total === 0) return out;
   const consumer = kafka.consumer({ groupId: unique('reader') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ partition, message }) => {
       const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+      out.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
     },
   });
   try {
-    await waitFor(() => out.length >= expected, { timeoutMs, what: `${expected} messages on ${topic}` });
+    await waitFor(() => out.length >= total, { timeoutMs, what: `the ${total} messages on ${topic}` });
   } finally {
     await consumer.disconnect();
   }
