@@ -6,7 +6,7 @@
  *     future beyond the allowed clock skew, becomes a dead letter; one older
  *     than the maximum event age is dropped and counted as expired;
  *  2. apply the events to the store, one atomic script per user, one round
- *     trip per batch, then the profiles in order (each version-checked, so a
+ *     trip per 500 users, then the profiles in order (each version-checked, so a
  *     VIP floor shows at once; the sync carries them to MongoDB), retried
  *     with backoff while the failure is retriable;
  *  3. past that bound: if the store does not answer at all, keep waiting
@@ -377,7 +377,6 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     if (messages.length === 0 || !this.#o.sideEffects) return;
     await this.#o.producer.send({ topic, messages, acks: -1 });
   }
-
 }
 
 function sumResults(results: Iterable<UserBatchResult>) {

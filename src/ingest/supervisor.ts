@@ -1,9 +1,10 @@
 /**
  * The processor and its retry worker, kept on one generation of the online
- * state. After every write the applier checks that Redis still holds the
- * generation they started under, and so does a probe every second while the
- * input is idle. When it does not (Redis restarted empty, or
- * another instance recovered it meanwhile), the batch is left uncommitted,
+ * state. Before every write attempt and after the write, the applier checks
+ * that Redis still holds the generation they started under, and so does a
+ * probe every second while the input is idle. When it does not (Redis
+ * restarted empty, or another instance recovered it meanwhile), nothing more
+ * is written, the batch is left uncommitted,
  * both consumers stop, the state is recovered (or another instance's recovery
  * awaited, see `ensureOnline`), and fresh consumers start from the committed
  * offsets: the abandoned batches come again and count once.
