@@ -102,6 +102,7 @@ const EnvSchema = z.object({
   TOPIC_FEATURE_UPDATES: z.string().default('user-feature-updates'),
   TOPIC_CDC: z.string().default('legacy.public.user_activity'),
   TOPIC_ITEM_UPDATES: z.string().default('item-graph-updates'),
+  TOPIC_SYNC_PARKED: z.string().default('user-sync.parked'),
   CDC_TYPE_MAP: typeMap,
   PROCESSOR_GROUP: z.string().default('user-activity-processor'),
   PROCESSOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
@@ -130,6 +131,7 @@ const EnvSchema = z.object({
   SYNC_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   SYNC_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
   SYNC_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+  SYNC_PARK_AFTER: z.coerce.number().int().min(1).default(5),
 
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
@@ -144,6 +146,8 @@ const EnvSchema = z.object({
   WINDOW_BUCKETS: z.coerce.number().int().min(30).default(30),
   RECENT_ITEMS: int(20),
   TOP_CATEGORIES: int(5),
+  MAX_CATEGORIES_PER_USER: int(100),
+  MAX_SEEN_IDS_PER_USER: int(100_000),
   DEDUPE_HORIZON_HOURS: z.coerce.number().min(24).default(24),
   MAX_EVENT_AGE_DAYS: num(30),
   MAX_CLOCK_SKEW_MS: int(300_000),
@@ -181,6 +185,8 @@ export interface Config {
       readonly cdc: string;
       /** Items whose neighbour lists changed, per processed batch: API instances re-rank their subscribers'. */
       readonly itemUpdates: string;
+      /** User snapshots the sync could not write to MongoDB (src/sync/parked.ts). */
+      readonly syncParked: string;
     };
   };
   readonly processor: {
@@ -220,6 +226,8 @@ export interface Config {
     readonly batchSize: number;
     /** How long a claim holds before another instance may take the user over. */
     readonly leaseMs: number;
+    /** Failed passes in a row (while others' writes succeed) before a user is parked. */
+    readonly parkAfter: number;
   };
   readonly auth: {
     readonly routerSecret?: string | undefined;
@@ -261,6 +269,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     throw new ConfigError('production needs JWT_SECRET or JWT_PUBLIC_KEY: without them every caller reads every user');
   }
+  if (e.TOP_CATEGORIES > e.MAX_CATEGORIES_PER_USER) {
+    throw new ConfigError(`TOP_CATEGORIES (${e.TOP_CATEGORIES}) cannot exceed MAX_CATEGORIES_PER_USER (${e.MAX_CATEGORIES_PER_USER}): the top ones are among those kept`);
+  }
   if (e.RECS_ANCHORS > e.RECENT_ITEMS) {
     throw new ConfigError(`RECS_ANCHORS (${e.RECS_ANCHORS}) cannot exceed RECENT_ITEMS (${e.RECENT_ITEMS}): anchors are among the recent items`);
   }
@@ -286,6 +297,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
         featureUpdates: e.TOPIC_FEATURE_UPDATES,
         cdc: e.TOPIC_CDC,
         itemUpdates: e.TOPIC_ITEM_UPDATES,
+        syncParked: e.TOPIC_SYNC_PARKED,
       },
     },
     processor: {
@@ -312,7 +324,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
         maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       },
     },
-    sync: { intervalMs: e.SYNC_INTERVAL_MS, batchSize: e.SYNC_BATCH_SIZE, leaseMs: e.SYNC_LEASE_MS },
+    sync: { intervalMs: e.SYNC_INTERVAL_MS, batchSize: e.SYNC_BATCH_SIZE, leaseMs: e.SYNC_LEASE_MS, parkAfter: e.SYNC_PARK_AFTER },
     auth: {
       routerSecret: e.ROUTER_SECRET,
       jwtSecret: e.JWT_SECRET,
@@ -331,6 +343,8 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       windows: WINDOW_NAMES.map((name, i) => ({ name, lengthMs: e.WINDOWS_MS[i]!, buckets: e.WINDOW_BUCKETS })),
       recentItems: e.RECENT_ITEMS,
       topCategories: e.TOP_CATEGORIES,
+      maxCategories: e.MAX_CATEGORIES_PER_USER,
+      maxSeenIds: e.MAX_SEEN_IDS_PER_USER,
       dedupeHorizonMs: e.DEDUPE_HORIZON_HOURS * HOUR_MS,
       maxEventAgeMs: e.MAX_EVENT_AGE_DAYS * DAY_MS,
       maxClockSkewMs: e.MAX_CLOCK_SKEW_MS,

@@ -7,6 +7,12 @@
  * adding is commutative, and the decayed value at `now` is the stored value
  * times 2^(−(now − epoch)/halfLife). Doubles hold this for ~1000 half-lives
  * past the epoch (about 19 years at a 7-day half-life).
+ *
+ * A user keeps only the `maxCategories` most affine (100 by default, for a
+ * top 5). Every kept affinity is exact. A dropped one is forgotten: if the
+ * category comes back it restarts from its new events, so it can be short by
+ * at most the smallest kept affinity at the time it was dropped. The top N
+ * is therefore exact unless a category climbs from beyond the cap into it.
  */
 export function scaledWeight(weight: number, occurredAt: number, epochMs: number, halfLifeMs: number): number {
   return weight * Math.pow(2, (occurredAt - epochMs) / halfLifeMs);

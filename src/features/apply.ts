@@ -20,7 +20,8 @@
  * Every delivery raises its partition's offset mark. Then, if any event was
  * applied, recent items are cut to the latest N, ids that arrived more than
  * the dedupe horizon before the batch's latest arrival are forgotten, buckets
- * behind the watermark are pruned, and the version is bumped once. (Cutting
+ * behind the watermark are pruned, categories and seen ids are cut to their
+ * caps (the most affine; the latest arrivals), and the version is bumped once. (Cutting
  * once per batch keeps the same items as cutting after every event: an item's
  * latest time only grows and the cut-off only rises.)
  *
@@ -140,7 +141,12 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
   // Summed per batch first, then added: the order of additions the Lua script uses too.
   for (const [category, inc] of categoryIncrements) categories[category] = (categories[category] ?? 0) + inc;
   trimRecent(recent, p.recentItems);
+  trimLowest(categories, p.maxCategories);
   for (const [id, arrivedAt] of ids) if (arrivedAt < latestArrival - p.dedupeHorizonMs) ids.delete(id);
+  if (ids.size > p.maxSeenIds) {
+    const kept = trimLowest(Object.fromEntries(ids), p.maxSeenIds);
+    for (const id of ids.keys()) if (!(id in kept)) ids.delete(id);
+  }
   for (const field of Object.keys(buckets)) {
     const { window, bucket } = parseBucketField(field);
     const w = p.windows[window];
@@ -174,6 +180,18 @@ export function trimRecent(recent: Record<string, Stamp>, max: number): void {
   if (ids.length <= max) return;
   ids.sort((a, b) => newerFirst(recent[a]!, recent[b]!));
   for (const id of ids.slice(max)) delete recent[id];
+}
+
+/**
+ * Keeps the `max` entries of greatest value, in place, and returns the record;
+ * of equal values the lesser key goes first: a Redis sorted set's rank order.
+ */
+export function trimLowest(r: Record<string, number>, max: number): Record<string, number> {
+  const keys = Object.keys(r);
+  if (keys.length <= max) return r;
+  keys.sort((a, b) => r[a]! - r[b]! || (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys.slice(0, keys.length - max)) delete r[key];
+  return r;
 }
 
 /** A static profile update; applied only when newer than the stored profile. */

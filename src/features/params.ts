@@ -14,8 +14,20 @@ export interface FeatureParams {
   readonly windows: readonly WindowSpec[];
   readonly recentItems: number;
   readonly topCategories: number;
+  /**
+   * Categories kept per user, the most affine (≥ topCategories): the set stays
+   * bounded however many a user touches. A dropped category that comes back
+   * restarts from its new events (see affinity.ts).
+   */
+  readonly maxCategories: number;
   /** An event id is remembered for at least this span of arrival time (≥ 24 h): re-sends within it change nothing. */
   readonly dedupeHorizonMs: number;
+  /**
+   * Seen ids kept per user, the latest arrivals, within the horizon: keeps a
+   * very active user's document far below MongoDB's 16 MiB (about 60 bytes an
+   * id). A re-send of an id dropped early counts again.
+   */
+  readonly maxSeenIds: number;
   /** Events dated this long before their arrival are dropped (counted as expired). */
   readonly maxEventAgeMs: number;
   /** Events dated this far after their arrival are dead-lettered: they would move the user's reference time. */
@@ -34,7 +46,9 @@ export const DEFAULT_FEATURE_PARAMS: FeatureParams = Object.freeze({
   windows: DEFAULT_WINDOWS,
   recentItems: 20,
   topCategories: 5,
+  maxCategories: 100,
   dedupeHorizonMs: DAY_MS,
+  maxSeenIds: 100_000,
   maxEventAgeMs: 30 * DAY_MS,
   maxClockSkewMs: 5 * 60_000,
   affinityEpochMs: Date.UTC(2025, 0, 1),

@@ -11,8 +11,10 @@ export interface UserKeys {
   readonly seen: string;
   /** Hash: window bucket counts. */
   readonly buckets: string;
-  /** Hash: itemId → `occurredAt:eventId` of its latest interaction. */
+  /** Sorted set: itemId → occurredAt of its latest interaction, so Redis keeps the order. */
   readonly recent: string;
+  /** Hash: itemId → eventId of that latest interaction, the tie-break at equal times. */
+  readonly recentIds: string;
   /** Sorted set: category → scaled affinity. */
   readonly categories: string;
   /** Hash: `topic/partition` → highest offset taken, the dedupe memory of Kafka redeliveries. */
@@ -65,6 +67,7 @@ export function redisKeys(prefix: string): RedisKeys {
         seen: `${tag}:seen`,
         buckets: `${tag}:buckets`,
         recent: `${tag}:recent`,
+        recentIds: `${tag}:recent-ids`,
         categories: `${tag}:categories`,
         offsets: `${tag}:offsets`,
       };
@@ -84,5 +87,5 @@ export function redisKeys(prefix: string): RedisKeys {
   };
 }
 
-/** The six keys of a user in the order the scripts take them. */
-export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories, k.offsets];
+/** The seven keys of a user in the order the scripts take them. */
+export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories, k.offsets, k.recentIds];

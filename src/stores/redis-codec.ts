@@ -43,7 +43,8 @@ export const zsetRecord = (flat: readonly string[]): Record<string, number> => O
 export function decodeState(
   h: HashFields,
   buckets: HashFields,
-  recent: HashFields,
+  recent: readonly string[],
+  recentIds: HashFields,
   categories: readonly string[],
 ): UserState | undefined {
   if (h.version === undefined) return undefined;
@@ -59,20 +60,18 @@ export function decodeState(
     lastActivity: h.laAt ? { at: num(h.laAt), eventId: h.laId ?? '', type: h.laType as ActivityType } : null,
     lastViewed: h.lvAt ? { at: num(h.lvAt), eventId: h.lvId ?? '', itemId: h.lvItem ?? '' } : null,
     buckets: numberRecord(buckets),
-    recent: stampRecord(recent),
+    recent: stampRecord(recent, recentIds),
     categories: zsetRecord(categories),
   };
 }
 
-/** Recent items as the hash keeps them: itemId → `occurredAt:eventId`. */
+/** A recent item as the restore script takes it: `occurredAt:eventId`. */
 export const stampField = (s: Stamp): string => `${s.at}:${s.eventId}`;
 
-function stampRecord(h: HashFields): Record<string, Stamp> {
+/** Recent items from their sorted set (item, occurredAt, …) and their eventIds' hash. */
+function stampRecord(zset: readonly string[], ids: HashFields): Record<string, Stamp> {
   const out: Record<string, Stamp> = {};
-  for (const [item, v] of Object.entries(h)) {
-    const sep = v.indexOf(':');
-    out[item] = { at: Number(v.slice(0, sep)), eventId: v.slice(sep + 1) };
-  }
+  for (const [item, at] of zsetEntries(zset)) out[item] = { at, eventId: ids[item] ?? '' };
   return out;
 }
 

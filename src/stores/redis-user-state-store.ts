@@ -29,6 +29,8 @@ function scriptParams(p: FeatureParams): string {
     horizon: p.dedupeHorizonMs,
     epoch: p.affinityEpochMs,
     recent: p.recentItems,
+    categories: p.maxCategories,
+    seen: p.maxSeenIds,
     windows: p.windows.map((w) => [bucketWidth(w), w.buckets]),
     weights: Object.fromEntries(ACTIVITY_TYPES.map((t) => [t, p.weights[t]])),
   });
@@ -52,7 +54,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     userIds.forEach((id, i) => {
       const k = keys.user(id);
       pipeline.hgetall(k.state);
-      if (full[i]) pipeline.hgetall(k.buckets).hgetall(k.recent).zrange(k.categories, 0, -1, 'WITHSCORES');
+      if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').hgetall(k.recentIds).zrange(k.categories, 0, -1, 'WITHSCORES');
       if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
     });
     const values = replies(await pipeline.exec());
@@ -60,9 +62,9 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     const next = <T>() => values[at++] as T;
     return userIds.map((_, i) => {
       const h = next<HashFields>();
-      const [b, r, c] = full[i] ? [next<HashFields>(), next<HashFields>(), next<string[]>()] : [{}, {}, []];
+      const [b, r, ri, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<HashFields>(), next<string[]>()] : [{}, [], {}, []];
       const [seen, offsets] = withSeen ? [zsetRecord(next<string[]>()), numberRecord(next<HashFields>())] : [{}, {}];
-      const state = decodeState(h, b, r, c);
+      const state = decodeState(h, b, r, ri, c);
       return state && { state, seen, offsets };
     });
   }

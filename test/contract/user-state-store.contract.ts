@@ -16,7 +16,8 @@ import { ARRIVAL, arrive, delivered, expectSameState, modelRun, streamArb, T0, t
 
 const HOUR = 3_600_000;
 
-export const CONTRACT_PARAMS: FeatureParams = DEFAULT_FEATURE_PARAMS;
+// Caps small enough that the random streams below cross them (3 users, up to 80 events, 4 categories).
+export const CONTRACT_PARAMS: FeatureParams = { ...DEFAULT_FEATURE_PARAMS, topCategories: 2, maxCategories: 3, maxSeenIds: 12 };
 const NOW = T0 + 86_400_000;
 
 const event = (eventId: string, userId: string, at: number, extra: Partial<ActivityEvent> = {}): ActivityEvent => ({
@@ -124,6 +125,43 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       await store.applyEvents(delivered([event('e-00-again', 't', T0 + 5, { itemId: 'i-07' }), ...newer]), NOW);
       const [after] = await store.loadMany(['t']);
       expect(Object.keys(after!.recent).sort()).toEqual(newer.map((e) => e.itemId!).sort());
+    });
+
+    it('settles a tie that straddles the cut by eventId, and moves an item at the same time only to a greater eventId', async () => {
+      // 3 items below the tie, 10 tied at T0 (eventIds opposite to item order), 12 above: 8 of the tie stay.
+      const below = Array.from({ length: 3 }, (_, n) => event(`b-${n}`, 'c', T0 - 50 + n, { itemId: `b-${n}` }));
+      const tied = Array.from({ length: 10 }, (_, n) => event(`t-${9 - n}`, 'c', T0, { itemId: `t-item-${n}` }));
+      const above = Array.from({ length: 12 }, (_, n) => event(`a-${n}`, 'c', T0 + 100 + n, { itemId: `a-${n}` }));
+      await store.applyEvents(delivered([...above.slice(0, 6), ...tied, ...below, ...above.slice(6)]), NOW);
+      const [state] = await store.loadMany(['c']);
+      const kept = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => `t-item-${n}`);
+      expect(Object.keys(state!.recent).sort()).toEqual([...above.map((e) => e.itemId!), ...kept].sort());
+
+      // The same item at the same time: a smaller eventId changes nothing, a greater one takes its place.
+      await store.applyEvents(delivered([event('t-0', 'c', T0, { itemId: 't-item-4' })]), NOW);
+      expect((await store.loadMany(['c']))[0]!.recent['t-item-4']).toEqual({ at: T0, eventId: 't-5' });
+      await store.applyEvents(delivered([event('t-z', 'c', T0, { itemId: 't-item-4' })]), NOW);
+      expect((await store.loadMany(['c']))[0]!.recent['t-item-4']).toEqual({ at: T0, eventId: 't-z' });
+    });
+
+    it('keeps the most affine categories and the latest-arrived seen ids up to their caps, as the model does', async () => {
+      // 16 events, one a minute, each with its own id and one of 6 categories; the later ones weigh more.
+      const deliveries: Delivery[] = Array.from({ length: 16 }, (_, n) => ({
+        event: event(`cap-${String(n).padStart(2, '0')}`, 'cap', T0 + n * 60_000, { type: n % 2 ? 'PURCHASE' : 'VIEW', category: `c${n % 6}` }),
+        arrivedAt: ARRIVAL + n * 60_000,
+      }));
+      await store.applyEvents(new Map([['cap', deliveries.slice(0, 7)]]), NOW);
+      await store.applyEvents(new Map([['cap', deliveries.slice(7)]]), NOW);
+      const [snapshot] = await store.exportMany(['cap']);
+      const first = applyEvents(DEFAULT_USER_STATE, EMPTY_MEMORY, deliveries.slice(0, 7), CONTRACT_PARAMS, NOW);
+      const want = applyEvents(first.state, first.memory, deliveries.slice(7), CONTRACT_PARAMS, NOW);
+      expect(Object.keys(snapshot!.state.categories).sort()).toEqual(['c1', 'c3', 'c5']);
+      expect(Object.keys(snapshot!.seen).sort()).toEqual(deliveries.slice(4).map((d) => d.event.eventId));
+      expectSameState(snapshot!.state, want.state);
+      expect(snapshot!.seen).toEqual(Object.fromEntries(want.memory.seen));
+      // A re-send of a kept id changes nothing.
+      const again = await store.applyEvents(new Map([['cap', [{ ...deliveries[15]!, arrivedAt: ARRIVAL + 20 * 60_000 }]]]), NOW);
+      expect(again.get('cap')!.resent).toBe(1);
     });
 
     it('applies a newer static profile, refuses an older one, and keeps activity intact', async () => {

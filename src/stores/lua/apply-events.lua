@@ -4,18 +4,20 @@
   topic-partition) and re-sends (an eventId already seen), add the rest to the
   decayed score, the live window buckets, the last-activity and last-viewed
   stamps, recent items and category affinities, however old their event time;
-  then cut recent items, forget ids that arrived more than the horizon before
-  the batch's latest arrival, prune buckets behind the watermark and bump the
-  version once if anything was applied. Offset marks move in any case.
+  then cut recent items and categories to their caps, forget ids that arrived
+  more than the horizon before the batch's latest arrival (and the earliest
+  beyond the cap), prune buckets behind the watermark and bump the version
+  once if anything was applied. Offset marks move in any case.
 
   KEYS[1]  state hash           KEYS[2]  seen zset (eventId -> arrival time)
-  KEYS[3]  bucket hash          KEYS[4]  recent hash (itemId -> 'occurredAt:eventId' of its latest interaction)
+  KEYS[3]  bucket hash          KEYS[4]  recent zset (itemId -> occurredAt of its latest interaction)
   KEYS[5]  category zset (category -> affinity scaled to the epoch)
   KEYS[6]  offset hash (topic/partition -> highest offset taken)
-  All six share the user's hash tag, so the script is Redis Cluster safe.
+  KEYS[7]  recent id hash (itemId -> eventId of that latest interaction)
+  All seven share the user's hash tag, so the script is Redis Cluster safe.
 
   ARGV[1]  now (epoch ms)
-  ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent,
+  ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent, categories, seen (caps),
            windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
   ARGV[3]  n: how many of the latest recent items (before the batch) to return
   ARGV[4..] the events, eight values each: eventId, type, itemId or '', category or '',
@@ -50,34 +52,55 @@ local function newer(at, id, cur)
   return id > cur.id
 end
 
--- Recent items as stored, item -> { at, id }, read once when the batch needs them.
-local stored = nil
-local function loadRecent()
-  stored = {}
-  local flat = redis.call('HGETALL', KEYS[4])
-  for i = 1, #flat, 2 do
-    local v = flat[i + 1]
-    local sep = string.find(v, ':', 1, true)
-    stored[flat[i]] = { at = tonumber(string.sub(v, 1, sep - 1)), id = string.sub(v, sep + 1) }
-  end
+-- Items rank by time, then by the greater eventId, then by the greater item id.
+local function before(a, b)
+  if a.at ~= b.at then return a.at > b.at end
+  if a.id ~= b.id then return a.id > b.id end
+  return a.item > b.item
 end
--- The stored items, latest first.
-local function ranked()
-  local list = {}
-  for item, r in pairs(stored) do list[#list + 1] = { item = item, at = r.at, id = r.id } end
-  table.sort(list, function(a, b)
-    if a.at ~= b.at then return a.at > b.at end
-    if a.id ~= b.id then return a.id > b.id end
-    return a.item > b.item
-  end)
+-- Sets `id` on each { item, at } of a list from the id hash, in one call.
+local function withIds(list)
+  if #list == 0 then return list end
+  local names = {}
+  for i, r in ipairs(list) do names[i] = r.item end
+  local ids = redis.call('HMGET', KEYS[7], unpack(names))
+  for i, r in ipairs(list) do r.id = ids[i] or '' end
   return list
 end
+-- Every stored item at time `at`: the members of a tie.
+local function tiedAt(at)
+  local list = {}
+  for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], fmt(at), fmt(at))) do list[#list + 1] = { item = item, at = at } end
+  return list
+end
+local function hasTies(list)
+  for i = 2, #list do if list[i].at == list[i - 1].at then return true end end
+  return false
+end
 
+-- The n latest items before the batch. The sorted set orders them by time; the
+-- eventIds matter only to break ties, which at millisecond times are rare.
 local wantLatest = tonumber(ARGV[3])
 local latest = {}
 if wantLatest > 0 then
-  loadRecent()
-  for i, r in ipairs(ranked()) do
+  local flat = redis.call('ZREVRANGE', KEYS[4], 0, wantLatest, 'WITHSCORES')
+  local list = {}
+  for i = 1, #flat, 2 do list[#list + 1] = { item = flat[i], at = tonumber(flat[i + 1]) } end
+  if #list > wantLatest then
+    local edge = list[wantLatest].at
+    if list[wantLatest + 1].at == edge then
+      -- A tie across the n-th place: every member of it competes for the places left.
+      local ranked = {}
+      for _, r in ipairs(list) do if r.at > edge then ranked[#ranked + 1] = r end end
+      for _, r in ipairs(tiedAt(edge)) do ranked[#ranked + 1] = r end
+      list = ranked
+    else
+      list[#list] = nil
+    end
+  end
+  withIds(list)
+  if hasTies(list) then table.sort(list, before) end
+  for i, r in ipairs(list) do
     if i > wantLatest then break end
     latest[#latest + 1] = r.item
     latest[#latest + 1] = fmt(r.at)
@@ -86,67 +109,79 @@ if wantLatest > 0 then
 end
 local function firstLive(w, at) return math.floor(at / p.windows[w][1]) - p.windows[w][2] + 1 end
 
+-- Which events apply, and so the watermark after the batch (a bucket behind
+-- it would be pruned at the end, so it is never counted). A redelivery has an
+-- offset at or below its source's mark, read once per source; a re-send has
+-- an id already seen.
 local applied, resent, redelivered = 0, 0, 0
+local marks, moved, apply = {}, {}, {}
 local latestArrival = nil
--- Offset marks by source, read once each; `moved` lists the ones to write back.
-local marks, moved = {}, {}
--- Bucket counts as counts[window][type][bucket]: field names are built once
--- per distinct bucket at the end, since number-to-string is costly in Lua.
-local counts, recent, categories, categoryOrder = {}, {}, {}, {}
-for w = 1, #p.windows do counts[w] = {} end
 for e = 4, #ARGV, 8 do
-  local id, kind, item, category, at = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4])
   local arrived, source, offset = tonumber(ARGV[e + 5]), ARGV[e + 6], tonumber(ARGV[e + 7])
   if latestArrival == nil or arrived > latestArrival then latestArrival = arrived end
   local redelivery = false
-  if source ~= '' and offset ~= nil then
-    if marks[source] == nil then
-      marks[source] = tonumber(redis.call('HGET', KEYS[6], source)) or -1
-    end
-    if offset <= marks[source] then
+  if offset ~= nil then
+    local mark = marks[source]
+    if mark == nil then mark = tonumber(redis.call('HGET', KEYS[6], source)) or -1 end
+    if offset <= mark then
       redelivery = true
     else
-      marks[source] = offset
+      mark = offset
       moved[source] = true
     end
+    marks[source] = mark
   end
   if redelivery then
     redelivered = redelivered + 1
     fresh[#fresh + 1] = '0'
-  elseif redis.call('ZADD', KEYS[2], 'NX', arrived, id) == 0 then
+  elseif redis.call('ZADD', KEYS[2], 'NX', arrived, ARGV[e]) == 0 then
     resent = resent + 1
     fresh[#fresh + 1] = '0'
   else
     applied = applied + 1
     fresh[#fresh + 1] = '1'
+    local at = tonumber(ARGV[e + 4])
+    apply[#apply + 1] = e
+    apply[#apply + 1] = at
     if at > watermark then watermark = at end
-    local weight = p.weights[kind]
+  end
+end
+local live = {}
+for w = 1, #p.windows do live[w] = firstLive(w, watermark) end
 
-    local newRef = math.max(ref, at)
-    local carried = 0
-    if sum ~= 0 then carried = sum * 2 ^ (-(newRef - ref) / halfLife) end
-    sum = carried + weight * 2 ^ (-(newRef - at) / halfLife)
-    ref = newRef
+-- Bucket counts as counts[window][type][bucket]: field names are built once
+-- per distinct bucket at the end, since number-to-string is costly in Lua.
+local counts, recent, categories, categoryOrder = {}, {}, {}, {}
+for w = 1, #p.windows do counts[w] = {} end
+for i = 1, #apply, 2 do
+  local e, at = apply[i], apply[i + 1]
+  local id, kind, item, category = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3]
+  local weight = p.weights[kind]
 
-    if newer(at, id, la) then la = { at = at, id = id, type = kind } end
-    if kind == 'VIEW' and item ~= '' and newer(at, id, lv) then lv = { at = at, id = id, item = item } end
+  local newRef = math.max(ref, at)
+  local carried = 0
+  if sum ~= 0 then carried = sum * 2 ^ (-(newRef - ref) / halfLife) end
+  sum = carried + weight * 2 ^ (-(newRef - at) / halfLife)
+  ref = newRef
 
-    for w = 1, #p.windows do
-      local bucket = math.floor(at / p.windows[w][1])
-      if bucket >= firstLive(w, watermark) then
-        local byType = counts[w][kind]
-        if byType == nil then byType = {}; counts[w][kind] = byType end
-        byType[bucket] = (byType[bucket] or 0) + 1
-      end
+  if newer(at, id, la) then la = { at = at, id = id, type = kind } end
+  if kind == 'VIEW' and item ~= '' and newer(at, id, lv) then lv = { at = at, id = id, item = item } end
+
+  for w = 1, #p.windows do
+    local bucket = math.floor(at / p.windows[w][1])
+    if bucket >= live[w] then
+      local byType = counts[w][kind]
+      if byType == nil then byType = {}; counts[w][kind] = byType end
+      byType[bucket] = (byType[bucket] or 0) + 1
     end
-    if item ~= '' and newer(at, id, recent[item]) then recent[item] = { at = at, id = id } end
-    if category ~= '' then
-      if categories[category] == nil then
-        categories[category] = 0
-        categoryOrder[#categoryOrder + 1] = category
-      end
-      categories[category] = categories[category] + weight * 2 ^ ((at - epoch) / halfLife)
+  end
+  if item ~= '' and newer(at, id, recent[item]) then recent[item] = { at = at, id = id } end
+  if category ~= '' then
+    if categories[category] == nil then
+      categories[category] = 0
+      categoryOrder[#categoryOrder + 1] = category
     end
+    categories[category] = categories[category] + weight * 2 ^ ((at - epoch) / halfLife)
   end
 end
 
@@ -166,37 +201,70 @@ for w = 1, #p.windows do
   end
 end
 for _, category in ipairs(categoryOrder) do redis.call('ZINCRBY', KEYS[5], fmt(categories[category]), category) end
+-- Keep the p.categories most affine (a negative stop leaves a short set alone).
+if #categoryOrder > 0 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(p.categories + 1)) end
 if next(recent) ~= nil then
-  if stored == nil then loadRecent() end
-  local changed, count = {}, 0
-  for item, r in pairs(recent) do
-    if newer(r.at, r.id, stored[item]) then
-      stored[item] = r
-      changed[item] = true
+  -- Write each item whose stamp is newer than the stored one; an equal time
+  -- needs the stored eventId, read only for those.
+  local members, ids, tied = {}, {}, {}
+  local function flush()
+    if #members > 0 then
+      redis.call('ZADD', KEYS[4], unpack(members))
+      redis.call('HSET', KEYS[7], unpack(ids))
+    end
+    members, ids = {}, {}
+  end
+  local function keep(item)
+    local r = recent[item]
+    members[#members + 1] = fmt(r.at)
+    members[#members + 1] = item
+    ids[#ids + 1] = item
+    ids[#ids + 1] = r.id
+    if #members >= 400 then flush() end
+  end
+  local items = {}
+  for item in pairs(recent) do items[#items + 1] = item end
+  for i = 1, #items, 400 do
+    local chunk = { unpack(items, i, math.min(i + 399, #items)) }
+    local scores = redis.call('ZMSCORE', KEYS[4], unpack(chunk))
+    for j, item in ipairs(chunk) do
+      local at = scores[j] and tonumber(scores[j]) or nil
+      if at == nil or recent[item].at > at then keep(item)
+      elseif recent[item].at == at then tied[#tied + 1] = item end
     end
   end
-  for _ in pairs(stored) do count = count + 1 end
-  if count > p.recent then
+  if #tied > 0 then
+    local stored = redis.call('HMGET', KEYS[7], unpack(tied))
+    for j, item in ipairs(tied) do if recent[item].id > (stored[j] or '') then keep(item) end end
+  end
+  flush()
+  -- Cut to the newest p.recent; a tie at the cut is settled by eventId, then item id.
+  local extra = redis.call('ZCARD', KEYS[4]) - p.recent
+  if extra > 0 then
+    local flat = redis.call('ZRANGE', KEYS[4], 0, extra, 'WITHSCORES')
+    local edge, kept = tonumber(flat[2 * extra]), tonumber(flat[2 * extra + 2])
     local cut = {}
-    for i, r in ipairs(ranked()) do
-      if i > p.recent then
-        -- Deleted even when new to the hash: an item may have been stored before with an older stamp.
-        changed[r.item] = nil
-        cut[#cut + 1] = r.item
+    for i = 1, 2 * extra, 2 do
+      if edge ~= kept or tonumber(flat[i + 1]) < edge then cut[#cut + 1] = flat[i] end
+    end
+    if edge == kept then
+      local group = withIds(tiedAt(edge))
+      table.sort(group, before)
+      for i = #group, 1, -1 do
+        if #cut >= extra then break end
+        cut[#cut + 1] = group[i].item
       end
     end
-    for i = 1, #cut, 400 do redis.call('HDEL', KEYS[4], unpack(cut, i, math.min(i + 399, #cut))) end
+    for i = 1, #cut, 400 do
+      local part = { unpack(cut, i, math.min(i + 399, #cut)) }
+      redis.call('ZREM', KEYS[4], unpack(part))
+      redis.call('HDEL', KEYS[7], unpack(part))
+    end
   end
-  local fields = {}
-  for item in pairs(changed) do
-    fields[#fields + 1] = item
-    fields[#fields + 1] = fmt(stored[item].at) .. ':' .. stored[item].id
-    if #fields >= 400 then redis.call('HSET', KEYS[4], unpack(fields)); fields = {} end
-  end
-  if #fields > 0 then redis.call('HSET', KEYS[4], unpack(fields)) end
 end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(latestArrival - horizon))
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(p.seen + 1))
 if watermark > startWatermark then
   -- Buckets below a window's first live bucket are dead. Before this call none
   -- was below the old first live bucket, so only the buckets between the old

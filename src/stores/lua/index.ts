@@ -9,9 +9,9 @@ import type { Redis, Result } from 'ioredis';
 const source = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 
 const SCRIPTS = {
-  applyEvents: { numberOfKeys: 6, lua: source('apply-events') },
+  applyEvents: { numberOfKeys: 7, lua: source('apply-events') },
   applyProfile: { numberOfKeys: 1, lua: source('apply-profile') },
-  restoreState: { numberOfKeys: 6, lua: source('restore-state') },
+  restoreState: { numberOfKeys: 7, lua: source('restore-state') },
   claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
   addNeighbours: { numberOfKeys: 1, lua: source('add-neighbours') },

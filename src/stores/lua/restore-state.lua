@@ -3,8 +3,8 @@
   Redis already holds the same or a newer version; with ARGV[1] = 'force',
   whatever it holds (a recovery after a loss: only uncommitted batches wrote).
 
-  KEYS[1] state hash   KEYS[2] seen zset   KEYS[3] bucket hash   KEYS[4] recent hash   KEYS[5] category zset
-  KEYS[6] offset hash
+  KEYS[1] state hash   KEYS[2] seen zset   KEYS[3] bucket hash   KEYS[4] recent zset   KEYS[5] category zset
+  KEYS[6] offset hash  KEYS[7] recent id hash
   ARGV[1] 'force', or the version again (checked)
   ARGV[2] version
   ARGV[3] the state hash fields as JSON { field: string }
@@ -21,7 +21,7 @@ if ARGV[1] ~= 'force' then
   local stored = tonumber(redis.call('HGET', KEYS[1], 'version')) or -1
   if stored >= tonumber(ARGV[2]) then return 0 end
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 
 -- One call per member: restoring is rare, and unpack() of a large table would overflow Lua's stack.
 local function hset(key, map)
@@ -35,7 +35,11 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2])
 hset(KEYS[1], cjson.decode(ARGV[3]))
 zadd(KEYS[2], cjson.decode(ARGV[4]))
 hset(KEYS[3], cjson.decode(ARGV[5]))
-hset(KEYS[4], cjson.decode(ARGV[6]))
+for item, stamp in pairs(cjson.decode(ARGV[6])) do
+  local sep = string.find(stamp, ':', 1, true)
+  redis.call('ZADD', KEYS[4], string.sub(stamp, 1, sep - 1), item)
+  redis.call('HSET', KEYS[7], item, string.sub(stamp, sep + 1))
+end
 zadd(KEYS[5], cjson.decode(ARGV[7]))
 hset(KEYS[6], cjson.decode(ARGV[8]))
 return 1
