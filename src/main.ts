@@ -4,6 +4,7 @@
  *   main [--role api|processor|sync|all] [--services local]
  *   main replay --prefix <redis key prefix>
  *   main recover
+ *   main redrive-parked
  *
  * `--role` (or ROLES) picks the roles; `--services local` starts the local
  * servers (scripts/services.sh) and uses them. Without server URLs in the
@@ -11,7 +12,8 @@
  * API (`npm run dev` on a machine with nothing installed). `replay` rebuilds
  * the state from the beginning of the input topics into an empty namespace; `recover`
  * rebuilds a lost Redis from MongoDB and Kafka (the processor also does this
- * by itself at start when it finds the online state gone).
+ * by itself at start when it finds the online state gone); `redrive-parked`
+ * writes the snapshots the sync parked to MongoDB (src/sync/parked.ts).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type Env } from './config.js';
@@ -25,6 +27,7 @@ import { createMetrics } from './observability/metrics.js';
 import { startApiRole } from './roles/api.js';
 import { startProcessorRole } from './roles/processor.js';
 import { startSyncRole } from './roles/sync.js';
+import { redriveParked } from './sync/parked.js';
 import { recover } from './sync/recovery.js';
 import { openStores } from './stores/index.js';
 
@@ -36,19 +39,22 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   };
   process.once('SIGTERM', shutdown).once('SIGINT', shutdown);
 
-  const stores = await openStores(config, logger);
+  // MongoDB may come up after this process: wait for it rather than exit.
+  const stores = await lifecycle.retryUntilStopped('stores', () => openStores(config, logger));
   lifecycle.onStop('stores', () => stores.close());
   const metrics = createMetrics();
 
+  // Side by side: a role waiting for its dependency does not hold the others back.
+  const starting: Promise<void>[] = [];
   if (config.roles.includes('processor')) {
     if (config.adapters === 'memory') logger.warn('the processor role needs Kafka; embedded mode serves the API only');
-    else await startProcessorRole(config, stores, lifecycle, logger, metrics);
+    else starting.push(startProcessorRole(config, stores, lifecycle, logger, metrics));
   }
   if (config.roles.includes('api')) {
-    const url = await startApiRole(config, stores, lifecycle, logger, metrics);
-    process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`);
+    starting.push(startApiRole(config, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
   }
   if (config.roles.includes('sync')) startSyncRole(config, stores, lifecycle, logger, metrics);
+  await Promise.all(starting);
   lifecycle.ready();
 }
 
@@ -83,6 +89,19 @@ async function runRecover(config: Config, logger: Logger): Promise<void> {
   }
 }
 
+async function runRedriveParked(config: Config, logger: Logger): Promise<void> {
+  if (config.adapters === 'memory') throw new Error('redrive-parked needs KAFKA_BROKERS and MONGO_URL');
+  const stores = await openStores(config, logger);
+  try {
+    const topic = config.kafka.topics.syncParked;
+    const result = await redriveParked({ kafka: createKafka(config.kafka, logger), topic, groupId: `${config.processor.groupId}.redrive-parked`, profiles: stores.profiles });
+    process.stdout.write(`re-drove ${result.written} parked users (${result.stale} already as new in MongoDB)\n`);
+    if (result.failed) throw new Error(`stopped at user ${result.failed.userId}, which MongoDB refused again: ${result.failed.error}`);
+  } finally {
+    await stores.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: { role: { type: 'string' }, services: { type: 'string' }, prefix: { type: 'string' } },
@@ -102,7 +121,8 @@ async function main(): Promise<void> {
     return runReplay(config, logger);
   }
   if (command === 'recover') return runRecover(config, logger);
-  throw new Error(`unknown command "${command}"; use serve (the default), replay or recover`);
+  if (command === 'redrive-parked') return runRedriveParked(config, logger);
+  throw new Error(`unknown command "${command}"; use serve (the default), replay, recover or redrive-parked`);
 }
 
 main().catch((error: unknown) => {

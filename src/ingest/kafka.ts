@@ -40,6 +40,7 @@ export function serviceTopics(topics: Config['kafka']['topics']): ITopicConfig[]
     { topic: topics.featureUpdates, numPartitions: 3 },
     { topic: topics.cdc, numPartitions: 3 },
     { topic: topics.itemUpdates, numPartitions: 1 },
+    { topic: topics.syncParked, numPartitions: 1 },
   ];
 }
 

@@ -32,6 +32,13 @@ export interface SupervisorOptions {
   readonly probeIntervalMs?: number;
   /** Told when a restart after a loss begins (true) and ends (false). */
   readonly onRecovering?: (recovering: boolean) => void;
+  /**
+   * Runs a start, or a restart after a loss, until it succeeds: Kafka or
+   * MongoDB may be down just then. The processor role passes its lifecycle's
+   * `retryUntilStopped`; without it, one attempt, whose failure is thrown
+   * (start) or logged (restart).
+   */
+  readonly retry?: <T>(step: string, attempt: () => Promise<T>) => Promise<T>;
 }
 
 export interface SupervisedProcessor {
@@ -69,9 +76,17 @@ export function createSupervisedProcessor(o: SupervisorOptions): SupervisedProce
         await Promise.allSettled([processor.stop(), retryWorker.stop()]);
       },
     };
-    await processor.start();
-    await retryWorker.start();
+    try {
+      await processor.start();
+      await retryWorker.start();
+    } catch (error) {
+      // A failed attempt leaves nothing running behind it: the next one starts afresh.
+      await running.stop();
+      running = undefined;
+      throw error;
+    }
   }
+  const retry = o.retry ?? (<T>(_: string, attempt: () => Promise<T>) => attempt());
 
   function restart(): Promise<void> {
     restarting ??= (async () => {
@@ -81,9 +96,11 @@ export function createSupervisedProcessor(o: SupervisorOptions): SupervisedProce
       running = undefined;
       if (stopping.signal.aborted) return;
       recoveries++;
-      await run();
+      await retry('processor restart', run);
     })()
-      .catch((err: unknown) => log.error({ err }, 'restart after a loss failed'))
+      .catch((err: unknown) => {
+        if (!stopping.signal.aborted) log.error({ err }, 'restart after a loss failed');
+      })
       .finally(() => {
         restarting = undefined;
         o.onRecovering?.(false);
@@ -92,7 +109,7 @@ export function createSupervisedProcessor(o: SupervisorOptions): SupervisedProce
   }
 
   return {
-    start: run,
+    start: () => retry('processor start', run),
     async stop() {
       stopping.abort();
       await restarting;

@@ -25,11 +25,12 @@ export interface Metrics {
     readonly written: Counter<'outcome'>;
     readonly readThrough: Counter;
   };
-  /** Degraded modes: reads served by MongoDB, and recoveries of a lost Redis. */
+  /** Degraded modes: reads served by MongoDB, recoveries of a lost Redis, users parked by the sync. */
   readonly degraded: {
     readonly readFallback: Counter<'reason'>;
     readonly recovering: Gauge;
     readonly recoveries: Counter;
+    readonly parked: Counter;
   };
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
@@ -101,6 +102,7 @@ export function createMetrics(): Metrics {
       readFallback: new Counter({ name: 'uas_read_fallback_total', help: 'Users the API served from MongoDB instead of Redis, by reason (recovering: Redis lost its state; redis-failed: failed, slow or breaker open)', labelNames: ['reason'], registers: [registry] }),
       recovering: new Gauge({ name: 'uas_recovery_in_progress', help: '1 while this processor stops, recovers or waits for another instance to recover a lost Redis', registers: [registry] }),
       recoveries: new Counter({ name: 'uas_recoveries_total', help: 'Times this processor restarted its consumers after Redis lost its state', registers: [registry] }),
+      parked: new Counter({ name: 'uas_sync_parked_users_total', help: 'User snapshots the sync parked on the parked-users topic because MongoDB would not take them (re-drive: npm run redrive-parked)', registers: [registry] }),
     },
     observeApplier(applier) {
       applier.on('batch', (b) => {

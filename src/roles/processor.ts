@@ -9,7 +9,7 @@ import type { Stores } from '../stores/index.js';
 
 export async function startProcessorRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
-  await ensureTopics(kafka, serviceTopics(config.kafka.topics));
+  await lifecycle.retryUntilStopped('kafka topics', () => ensureTopics(kafka, serviceTopics(config.kafka.topics)));
   const processor = createSupervisedProcessor({
     kafka,
     store: stores.userStates,
@@ -22,6 +22,7 @@ export async function startProcessorRole(config: Config, stores: Stores, lifecyc
       metrics.degraded.recovering.set(recovering ? 1 : 0);
       if (recovering) metrics.degraded.recoveries.inc();
     },
+    retry: (step, attempt) => lifecycle.retryUntilStopped(step, attempt),
   });
   await processor.start();
   lifecycle.onStop('processor', () => processor.stop());

@@ -5,7 +5,9 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
+import type { UserSnapshot } from '../stores/user-state.js';
 import { committedOffsets, processorGroups } from '../ingest/offsets.js';
+import { parkedUsersTopic } from '../sync/parked.js';
 import { createSync } from '../sync/sync.js';
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -13,6 +15,7 @@ const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
   const log = logger.child({ component: 'sync' });
   const kafka = config.adapters === 'servers' ? createKafka(config.kafka, logger) : undefined;
+  const parked = kafka ? parkedUsersTopic(kafka, config.kafka.topics.syncParked) : undefined;
   const sync = createSync({
     store: stores.userStates,
     profiles: stores.profiles,
@@ -20,6 +23,13 @@ export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecyc
     batchSize: config.sync.batchSize,
     leaseMs: config.sync.leaseMs,
     intervalMs: config.sync.intervalMs,
+    parkAfter: config.sync.parkAfter,
+    ...(parked && {
+      park: async (userId: string, snapshot: UserSnapshot, error: unknown) => {
+        await parked.park(userId, snapshot, error);
+        log.error({ userId, version: snapshot.state.version, err: error }, 'MongoDB would not take this user: parked (re-drive with npm run redrive-parked)');
+      },
+    }),
   });
   sync.on('error', (err) => log.warn({ err }, 'sync pass failed; its claims return after their lease'));
   sync.on('breaker', (state) => {
@@ -37,9 +47,13 @@ export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecyc
     metrics.sync.written.inc({ outcome: 'stale' }, p.stale);
     metrics.sync.written.inc({ outcome: 'failed' }, p.failed);
     metrics.sync.written.inc({ outcome: 'rewritten' }, p.rewritten);
+    metrics.degraded.parked.inc(p.parked);
     observeBacklog().catch((err: unknown) => log.warn({ err }, 'could not read the sync backlog'));
   });
   sync.start();
-  lifecycle.onStop('sync', () => sync.stop());
+  lifecycle.onStop('sync', async () => {
+    await sync.stop();
+    await parked?.close();
+  });
   log.info({ intervalMs: config.sync.intervalMs, leaseMs: config.sync.leaseMs }, 'sync running');
 }

@@ -35,11 +35,18 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
     config.adapters === 'memory'
       ? createMemoryItemGraphStore(config.recommendations)
       : createRedisItemGraphStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
-  const profiles =
-    config.adapters === 'memory'
-      ? createMemoryProfileStore()
-      : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
-  await profiles.init();
+  let profiles: ProfileStore;
+  try {
+    profiles = config.adapters === 'memory' ? createMemoryProfileStore() : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
+    await profiles.init().catch(async (error: unknown) => {
+      await profiles.close();
+      throw error;
+    });
+  } catch (error) {
+    // MongoDB not there yet: the caller tries again, so nothing opened here may stay open.
+    await Promise.allSettled([userStates.close(), itemGraph.close()]);
+    throw error;
+  }
   // An in-process store cannot be lost without the process: it is online from the start.
   if (config.adapters === 'memory') await userStates.markOnline('embedded');
   return {

@@ -18,6 +18,7 @@
  * made an upsert take 25 ms, against 3 ms as text). JSON keeps doubles exact.
  */
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { DependencyError } from '../errors.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
 import type { UserSnapshot } from './user-state.js';
@@ -53,6 +54,22 @@ function toProfile(d: ProfileDocument): UserProfile | undefined {
 export interface MongoProfileStoreOptions {
   readonly url: string;
   readonly db: string;
+  /**
+   * The longest one operation may take, connection wait included (default
+   * 15 s). The driver's socket timeout does not cover an operation queued
+   * for a connection after the server restarted; without this bound such a
+   * write could hang for ever and hold every later write of its user.
+   */
+  readonly operationTimeoutMs?: number;
+}
+
+/** `work`, or a retriable DependencyError once `ms` have passed (the operation may still land later). */
+function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DependencyError('mongodb', new Error(`no answer within ${ms} ms`))), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** "Already newer": the version filter missed and the upsert's insert hit the existing `_id`. */
@@ -81,10 +98,12 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
   const profiles: Collection<ProfileDocument> = db.collection<ProfileDocument>('user_profiles');
   const checkpoints: Collection<CheckpointDocument> = db.collection<CheckpointDocument>('sync_checkpoints');
 
+  const timeoutMs = options.operationTimeoutMs ?? 15_000;
   const queues = new Map<string, Promise<unknown>>();
   /** Runs `write` after every earlier write of the same key has settled. */
   function serialized<T>(key: string, write: () => Promise<T>): Promise<T> {
-    const next = (queues.get(key) ?? Promise.resolve()).then(write, write);
+    const run = () => bounded(write(), timeoutMs);
+    const next = (queues.get(key) ?? Promise.resolve()).then(run, run);
     const tail = next.catch(() => undefined);
     queues.set(key, tail);
     void tail.then(() => {
@@ -124,7 +143,7 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
       ),
     async findMany(userIds) {
       if (userIds.length === 0) return [];
-      const found = await profiles.find({ _id: { $in: [...userIds] } }).toArray();
+      const found = await bounded(profiles.find({ _id: { $in: [...userIds] } }).toArray(), timeoutMs);
       const byId = new Map(found.map((d) => [d._id, toProfile(d)]));
       return userIds.map((id) => byId.get(id));
     },
@@ -150,7 +169,7 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
       );
     },
     async loadCheckpoint() {
-      return Object.fromEntries((await checkpoints.find({}).toArray()).map((d) => [d._id, d.offset]));
+      return Object.fromEntries((await bounded(checkpoints.find({}).toArray(), timeoutMs)).map((d) => [d._id, d.offset]));
     },
     async ping() {
       await db.command({ ping: 1 });

@@ -53,15 +53,25 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
     return checked.online;
   };
 
-  /** Profiles of `userIds` from MongoDB: one query for those no other read is fetching, unknown ones skipped. */
-  async function durable(userIds: readonly string[]): Promise<(UserProfile | undefined)[]> {
+  /**
+   * Profiles of `userIds` from MongoDB: one query for those no other read is
+   * fetching, unknown ones skipped. With `writeBack`, each found one is
+   * restored to Redis before its flight ends, so a read arriving meanwhile
+   * shares the flight and one arriving after finds Redis: one MongoDB read
+   * per user, however many ask.
+   */
+  async function durable(userIds: readonly string[], writeBack = false): Promise<(UserProfile | undefined)[]> {
     const wanted = [...new Set(userIds)].filter((id) => !unknown.has(id) && !inFlight.has(id));
     if (wanted.length > 0) {
       const query = profiles.findMany(wanted).catch((error: unknown) => {
         throw new DependencyError('mongodb', error);
       });
       wanted.forEach((id, i) => {
-        const one = query.then((found) => found[i]);
+        const one = query.then(async (found) => {
+          const p = found[i];
+          if (p && writeBack) await online.restore(id, p.snapshot).catch(() => false);
+          return p;
+        });
         inFlight.set(id, one);
         void one.then((p) => (p ? undefined : unknown.set(id, true)), () => undefined).finally(() => inFlight.delete(id));
       });
@@ -90,9 +100,8 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
       const missing = userIds.filter((id, i) => states[i] === undefined && !unknown.has(id));
       if (missing.length === 0) return states;
       onFallThrough(missing.length);
-      const found = await durable(missing);
+      const found = await durable(missing, true);
       const byId = new Map(missing.map((id, i) => [id, found[i]]));
-      await Promise.all([...byId].flatMap(([id, p]) => (p ? [online.restore(id, p.snapshot).catch(() => false)] : [])));
       return userIds.map((id, i) => states[i] ?? byId.get(id)?.snapshot.state);
     },
   };

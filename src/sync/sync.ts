@@ -21,6 +21,11 @@
  * rewritten if lower, and dropped only when found equal. No checkpoint is
  * recorded while any user is uncertain.
  *
+ * One user whose write keeps failing must not hold every checkpoint back:
+ * a user MongoDB refuses for good (an error that is not retriable), or whose
+ * write failed `parkAfter` passes in a row while others' succeeded, is parked
+ * (see parked.ts) and its claim given up, when a `park` is configured.
+ *
  * Offsets read before Redis lost its state (its generation changed) prove
  * nothing: the users dirty then went with it. They are dropped, and while the
  * store has no generation (a recovery runs) the sync neither writes nor
@@ -28,6 +33,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import { isRetriable } from '../errors.js';
 import type { PartitionOffsets, ProfileStore } from '../stores/profile.js';
 import type { UserSnapshot, UserStateStore } from '../stores/user-state.js';
 
@@ -43,11 +49,15 @@ export interface SyncOptions {
   readonly breaker?: { readonly failures: number; readonly halfOpenAfterMs: number };
   /** How long after the breaker closes a late write is assumed to have landed (default 2 s). */
   readonly settleMs?: number;
+  /** Keeps a user's snapshot durably elsewhere when MongoDB will not take it (parked.ts); without it, no user is parked. */
+  readonly park?: (userId: string, snapshot: UserSnapshot, error: unknown) => Promise<void>;
+  /** Failed passes in a row, while others' writes succeed, before a user is parked (default 5). */
+  readonly parkAfter?: number;
   readonly clock?: () => number;
 }
 
 export interface SyncEvents {
-  pass: [{ written: number; stale: number; failed: number; rewritten: number; durationMs: number }];
+  pass: [{ written: number; stale: number; failed: number; rewritten: number; parked: number; durationMs: number }];
   checkpoint: [PartitionOffsets];
   error: [unknown];
   breaker: ['open' | 'half-open' | 'closed'];
@@ -80,6 +90,9 @@ export function createSync(o: SyncOptions): Sync {
   const pending: { at: number; offsets: PartitionOffsets }[] = [];
   /** userId → when its last write failed without an answer. */
   const uncertain = new Map<string, number>();
+  /** userId → passes in a row its write failed while others' succeeded. */
+  const strikes = new Map<string, number>();
+  const parkAfter = o.parkAfter ?? 5;
   let generation: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -99,11 +112,14 @@ export function createSync(o: SyncOptions): Sync {
     let written = 0;
     let stale = 0;
     let failed = 0;
+    let parked = 0;
     for (;;) {
       const ids = await o.store.claimDirty(o.batchSize, o.leaseMs, clock());
       if (ids.length === 0) break;
       const snapshots = await o.store.exportMany(ids);
       const done: string[] = [];
+      const refused: { userId: string; snapshot: UserSnapshot; error: unknown }[] = [];
+      let succeeded = 0;
       await Promise.all(
         ids.map(async (userId, i) => {
           const snapshot = snapshots[i];
@@ -112,24 +128,43 @@ export function createSync(o: SyncOptions): Sync {
             const outcome = await write(userId, snapshot);
             if (outcome === 'written') written++;
             else stale++;
+            succeeded++;
+            strikes.delete(userId);
             done.push(userId);
           } catch (error) {
             failed++;
             // Refused by the open breaker: never sent. Anything else may still land later.
             if (!(error instanceof BrokenCircuitError)) {
               uncertain.set(userId, clock());
+              refused.push({ userId, snapshot, error });
               emitter.emit('error', error);
             }
           }
         }),
       );
+      for (const r of refused) {
+        // Others went through, so the fault is this user's: count it, and park it once it is clearly so.
+        const n = succeeded > 0 ? (strikes.get(r.userId) ?? 0) + 1 : (strikes.get(r.userId) ?? 0);
+        strikes.set(r.userId, n);
+        if (!o.park || (isRetriable(r.error) && n < parkAfter)) continue;
+        try {
+          await o.park(r.userId, r.snapshot, r.error);
+        } catch (error) {
+          emitter.emit('error', error);
+          continue;
+        }
+        parked++;
+        strikes.delete(r.userId);
+        uncertain.delete(r.userId);
+        done.push(r.userId);
+      }
       await o.store.completeClaims(done);
       // Claims not completed come back when their lease ends; do not spin on a failing store.
       if (failed > 0) break;
     }
     const rewritten = failed === 0 ? await settleUncertain() : 0;
     await checkpoint();
-    emitter.emit('pass', { written, stale, failed, rewritten, durationMs: clock() - started });
+    emitter.emit('pass', { written, stale, failed, rewritten, parked, durationMs: clock() - started });
   }
 
   /** Rewrites uncertain users whose stored copy fell behind Redis; drops those found equal. */

@@ -1,7 +1,8 @@
 /**
- * Fault row 39: the API started before Kafka is ready. It must not exit, must
- * answer /health/live at once and /health/ready 503 (naming Kafka) meanwhile,
- * and must become ready once Kafka is there.
+ * Fault row 39: the service (every role: API, processor, sync) started before
+ * Kafka is ready. It must not exit, must answer /health/live at once and
+ * /health/ready 503 (naming Kafka) meanwhile, and must become ready once Kafka
+ * is there: the processor's start retries as the API's does.
  *
  * The fault: the child's KAFKA_BROKERS is a loopback port nothing listens on,
  * and its topics do not exist. A missing topic alone would not do: this broker
@@ -153,7 +154,7 @@ describe('start-up with Kafka not ready (fault row 39)', () => {
     const httpPort = await freePort();
     const base = `http://127.0.0.1:${httpPort}`;
 
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'api'], {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1',
@@ -209,5 +210,41 @@ describe('start-up with Kafka not ready (fault row 39)', () => {
     child.kill('SIGTERM');
     await waitFor(() => exit !== undefined, { timeoutMs: 20_000, intervalMs: 50, what: 'the API to exit after SIGTERM' });
     expect(['exit 0', 'exit SIGTERM']).toContain(exit);
+  }, 150_000);
+
+  it('waits for a MongoDB that is not up yet instead of exiting, then starts every role', async () => {
+    const config = isolatedConfig();
+    const mongo = new URL(config.mongo.url);
+    const mongoPort = await freePort();
+    const httpPort = await freePort();
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1',
+        ...configEnv(config), MONGO_URL: `mongodb://127.0.0.1:${mongoPort}`, HOST: '127.0.0.1', PORT: String(httpPort), LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    let exit: string | undefined;
+    child.once('exit', (code, signal) => (exit = `exit ${code ?? signal}`));
+    cleanup.push(async () => {
+      if (exit !== undefined) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    });
+    const retried = () => output.split('\n').some((line) => line.includes('"start-up step failed; retrying"') && line.includes('"step":"stores"'));
+    await waitFor(() => {
+      if (exit !== undefined) throw new Error(`the service ${exit}:\n${output.slice(-4000)}`);
+      return retried();
+    }, { timeoutMs: 45_000, intervalMs: 100, what: 'a logged, retried connection to MongoDB' });
+    const proxy = await startProxy(mongoPort, { host: mongo.hostname, port: Number(mongo.port) });
+    cleanup.push(() => proxy.close());
+    await waitFor(async () => exit === undefined && (await get(`http://127.0.0.1:${httpPort}/health/ready`).catch(() => ({ status: 0 }))).status === 200, {
+      timeoutMs: 60_000, intervalMs: 200, what: '/health/ready to turn 200',
+    });
+    expect(exit).toBeUndefined();
   }, 150_000);
 });

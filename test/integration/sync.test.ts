@@ -21,7 +21,7 @@ import { scoreOf } from '../../src/features/view.js';
 import { ensureOnline } from '../../src/sync/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
-import { startPrivateMongo } from '../support/private-mongo.js';
+import { startPrivateServer } from '../support/private-server.js';
 import { startPrivateRedis } from '../support/private-redis.js';
 import { eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 import { waitFor } from '../support/wait-for.js';
@@ -94,10 +94,10 @@ describe('durable profiles', () => {
     expect(await profiles.loadCheckpoint()).toEqual(await committedOffsets(kafka, [{ groupId: config.processor.groupId, topics: [config.kafka.topics.activity] }]));
   });
 
-  it('keeps processing activity and VIP profiles into Redis on every partition while MongoDB is frozen for 30 s, then writes everything, with nothing in the DLQ', async () => {
-    const mongo = await startPrivateMongo();
+  it('keeps processing activity and VIP profiles into Redis on every partition while MongoDB is frozen for 60 s, then writes everything, with nothing in the DLQ', async () => {
+    const mongo = await startPrivateServer('mongo');
     cleanup.push(() => mongo.stop());
-    const { config, kafka, store, profiles, newSync } = await setup({ MONGO_URL: mongo.url });
+    const { config, kafka, store, profiles, newSync } = await setup({ MONGO_URL: mongo.address });
     const sync = newSync();
     sync.start();
     cleanup.push(() => sync.stop());
@@ -122,8 +122,8 @@ describe('durable profiles', () => {
     }
     expect((await store.dirtyBacklog()).dirty + (await store.dirtyBacklog()).claimed).toBeGreaterThan(0);
     await waitFor(() => sync.breakerState === 'open', { timeoutMs: 30_000, what: 'the sync breaker to open' });
-    // The outage lasts 30 s; this is its length, not a wait for a condition.
-    await sleep(Math.max(0, 30_000 - (Date.now() - frozenAt)));
+    // The outage lasts 60 s (fault-tests row 15); this is its length, not a wait for a condition.
+    await sleep(Math.max(0, 60_000 - (Date.now() - frozenAt)));
     process.kill(mongo.pid, 'SIGCONT');
 
     const users = [...new Set(events.map((e) => e.userId))];
@@ -142,7 +142,7 @@ describe('durable profiles', () => {
     users.forEach((id, i) => expectSameState(durable[i]!.snapshot.state, expected.get(id), 1e-9, { bookkeeping: false }));
     // Nothing was dead-lettered: the DLQ has no message at all, read after the consumer reached its inputs' end.
     expect(sum(await endOffsets(kafka, [config.kafka.topics.activityDlq]))).toBe(0);
-  }, 180_000);
+  }, 240_000);
 
   it('reads through to MongoDB after Redis is flushed, and recovery rebuilds the clean state, events after the last sync included', async () => {
     const redis = await startPrivateRedis();

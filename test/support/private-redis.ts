@@ -25,6 +25,10 @@ export interface PrivateRedis {
   readonly process: ChildProcess;
   /** kill -9, then a new server on the same port, empty (no persistence), once it answers. */
   restartEmpty(): Promise<void>;
+  /** `SHUTDOWN NOSAVE`, as an operator would: the server is gone until `start`. */
+  shutdown(): Promise<void>;
+  /** A new server on the same port, empty, once it answers. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +52,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async restartEmpty() {
       child.kill('SIGKILL');
       if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+      child = await serve(port);
+    },
+    async shutdown() {
+      const admin = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => undefined);
+      await admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined); // the connection closes as the server exits
+      admin.disconnect();
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    },
+    async start() {
       child = await serve(port);
     },
     async stop() {

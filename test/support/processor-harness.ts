@@ -24,6 +24,7 @@ export function isolatedEnv(id: string): Record<string, string> {
     TOPIC_FEATURE_UPDATES: `${id}.updates`,
     TOPIC_CDC: `${id}.cdc`,
     TOPIC_ITEM_UPDATES: `${id}.items`,
+    TOPIC_SYNC_PARKED: `${id}.parked`,
     PROCESSOR_GROUP: `${id}.group`,
     MONGO_DB: id.replace(/-/g, '_'),
   };
@@ -41,7 +42,7 @@ export function configEnv(c: Config): Record<string, string> {
     REDIS_URL: c.redis.url, KAFKA_BROKERS: c.kafka.brokers.join(','), MONGO_URL: c.mongo.url,
     REDIS_KEY_PREFIX: c.redis.keyPrefix, TOPIC_ACTIVITY: t.activity, TOPIC_ACTIVITY_RETRY: t.activityRetry,
     TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates,
-    TOPIC_CDC: t.cdc, TOPIC_ITEM_UPDATES: t.itemUpdates, PROCESSOR_GROUP: c.processor.groupId,
+    TOPIC_CDC: t.cdc, TOPIC_ITEM_UPDATES: t.itemUpdates, TOPIC_SYNC_PARKED: t.syncParked, PROCESSOR_GROUP: c.processor.groupId,
   };
 }
 

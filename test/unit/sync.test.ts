@@ -4,18 +4,20 @@ import { DEFAULT_FEATURE_PARAMS } from '../../src/features/params.js';
 import { createMemoryProfileStore } from '../../src/stores/memory-profile-store.js';
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
 import type { ProfileStore } from '../../src/stores/profile.js';
-import { createSync } from '../../src/sync/sync.js';
+import { createSync, type SyncOptions } from '../../src/sync/sync.js';
+import { DependencyRejectedError } from '../../src/errors.js';
+import type { UserSnapshot } from '../../src/stores/user-state.js';
 import { waitFor } from '../support/wait-for.js';
 import { delivered } from '../support/events.js';
 
 const T0 = Date.UTC(2026, 10, 20);
 const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, userId, type: 'CLICK', itemId: 'i', occurredAt: T0 });
 
-function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: () => Promise<Record<string, number>>) {
+function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: () => Promise<Record<string, number>>, extra: Partial<SyncOptions> = {}) {
   let now = 1_000;
   const store = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
   void store.markOnline('g1');
-  const sync = createSync({ store, profiles, offsets, batchSize: 2, leaseMs: 10_000, intervalMs: 1_000, breaker: { failures: 2, halfOpenAfterMs: 50 }, clock: () => now });
+  const sync = createSync({ store, profiles, offsets, batchSize: 2, leaseMs: 10_000, intervalMs: 1_000, breaker: { failures: 2, halfOpenAfterMs: 50 }, clock: () => now, ...extra });
   const errors: unknown[] = [];
   sync.on('error', (e) => errors.push(e));
   return { store, profiles, sync, errors, tick: (ms: number) => (now += ms) };
@@ -122,5 +124,53 @@ describe('sync', () => {
     expect(rewrites.at(-1)).toBe(0);
     expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 5 });
     expect((await profiles.findMany(['a']))[0]?.version).toBe(1);
+  });
+
+  describe('parks a user whose write keeps failing, so that checkpoints move on', () => {
+    /** A MongoDB that refuses `bad` with `error` and takes everyone else. */
+    function refusing(error: () => Error) {
+      const real = createMemoryProfileStore();
+      const profiles: ProfileStore = { ...real, upsertIfNewer: (p) => (p.userId === 'bad' ? Promise.reject(error()) : real.upsertIfNewer(p)) };
+      const parked: { userId: string; snapshot: UserSnapshot; error: unknown }[] = [];
+      const park = async (userId: string, snapshot: UserSnapshot, e: unknown) => void parked.push({ userId, snapshot, error: e });
+      return { real, profiles, parked, park };
+    }
+
+    it('at once when MongoDB refuses it for good', async () => {
+      const { real, profiles, parked, park } = refusing(() => new DependencyRejectedError('mongodb', new Error('document too large')));
+      const { store, sync } = setup(profiles, async () => ({ 'topic/0': 7 }), { park, breaker: { failures: 5, halfOpenAfterMs: 50 } });
+      await store.applyEvents(delivered(['bad', 'a', 'b'].map((u) => event(`${u}1`, u))), 500);
+      await sync.runOnce();
+      await sync.runOnce();
+      expect(parked.map((p) => [p.userId, p.snapshot.state.version])).toEqual([['bad', 1]]);
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+      expect(await real.loadCheckpoint()).toEqual({ 'topic/0': 7 });
+    });
+
+    it('after `parkAfter` passes when it keeps failing while others succeed, and never during an outage', async () => {
+      const { profiles, parked, park } = refusing(() => new Error('socket hang up'));
+      let outage = false;
+      const flaky: ProfileStore = { ...profiles, upsertIfNewer: (p) => (outage ? Promise.reject(new Error('mongo down')) : profiles.upsertIfNewer(p)) };
+      const { store, sync, tick } = setup(flaky, undefined, { park, parkAfter: 3, breaker: { failures: 50, halfOpenAfterMs: 50 }, settleMs: 0 });
+      // Ten passes of an outage first: everybody fails, so nobody is to blame.
+      outage = true;
+      for (let n = 0; n < 10; n++) {
+        await store.applyEvents(delivered([event(`bad-o${n}`, 'bad'), event(`a-o${n}`, 'a')]), 500 + n);
+        await sync.runOnce();
+        tick(10_001);
+      }
+      expect(parked).toEqual([]);
+      outage = false;
+      for (let n = 0; n < 2; n++) {
+        await store.applyEvents(delivered([event(`a${n}`, 'a')]), 700 + n);
+        await sync.runOnce();
+        tick(10_001);
+      }
+      expect(parked).toEqual([]);
+      await store.applyEvents(delivered([event('a9', 'a')]), 900);
+      await sync.runOnce();
+      expect(parked.map((p) => p.userId)).toEqual(['bad']);
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
+    });
   });
 });

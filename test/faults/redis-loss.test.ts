@@ -55,7 +55,7 @@ describe('Redis restarted empty while running', () => {
       const b = await store.dirtyBacklog();
       const checkpoint = Object.values(await profiles.loadCheckpoint()).reduce((a, n) => a + n, 0);
       return b.dirty === 0 && b.claimed === 0 && checkpoint === 20_000;
-    }, { timeoutMs: 30_000, intervalMs: 100, what: 'the sync to copy the first half and record its checkpoint' });
+    }, { timeoutMs: 60_000, intervalMs: 100, what: 'the sync to copy the first half and record its checkpoint' });
 
     // The API's read path, polled through the outage: whatever it serves without a generation comes from MongoDB.
     let fromMongo = 0;
