@@ -47,7 +47,8 @@ describe('parked users', () => {
 
     const [record] = (await readAll(kafka, config.kafka.topics.syncParked)).map((m) => JSON.parse(m.value!) as ParkedUser);
     const [online] = await store.exportMany(['user-3']);
-    expect(record).toMatchObject({ userId: 'user-3', version: online!.state.version, error: { message: expect.stringContaining('document too large') } });
+    expect(record).toMatchObject({ userId: 'user-3', version: online!.state.version });
+    expect(record!.error.message).toContain('document too large');
     expect(record!.snapshot).toEqual(JSON.parse(JSON.stringify(online)));
     expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
     expect(await real.loadCheckpoint()).toEqual({ 'activity/0': 500 });
