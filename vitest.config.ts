@@ -30,10 +30,13 @@ export default defineConfig({
       {
         extends: true,
         // Slow fault tests: each kills, freezes or restarts servers of its own (test/support/private-*.ts),
-        // so they run beside the others; the shared servers come from the same global setup.
+        // but they time things and lean on the shared servers too, so they run after the rest, one file at
+        // a time; the shared servers come from the same global setup.
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 180_000,

@@ -39,9 +39,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   };
   process.once('SIGTERM', shutdown).once('SIGINT', shutdown);
 
-  // MongoDB may come up after this process: wait for it rather than exit.
-  const stores = await lifecycle.retryUntilStopped('stores', () => openStores(config, logger));
+  const stores = await openStores(config, logger);
   lifecycle.onStop('stores', () => stores.close());
+  // MongoDB may come up after this process: wait for it (readiness says so) rather than exit.
+  const mongodb = lifecycle.retryUntilStopped('mongodb: indexes', () => stores.init());
   const metrics = createMetrics();
 
   // Side by side: a role waiting for its dependency does not hold the others back.
@@ -54,7 +55,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     starting.push(startApiRole(config, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
   }
   if (config.roles.includes('sync')) startSyncRole(config, stores, lifecycle, logger, metrics);
-  await Promise.all(starting);
+  await Promise.all([mongodb, ...starting]);
   lifecycle.ready();
 }
 
@@ -62,6 +63,7 @@ async function runReplay(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('replay needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
   const stores = await openStores(config, logger);
   try {
+    await stores.init();
     const result = await replay({
       kafka: createKafka(config.kafka, logger),
       store: stores.userStates,
@@ -80,6 +82,7 @@ async function runRecover(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('recover needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
   const stores = await openStores(config, logger);
   try {
+    await stores.init();
     // Forced only when Redis lost its state: over a live one, a newer state must win.
     const force = (await stores.userStates.generation()) === undefined;
     const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger }, { force });
@@ -93,6 +96,7 @@ async function runRedriveParked(config: Config, logger: Logger): Promise<void> {
   if (config.adapters === 'memory') throw new Error('redrive-parked needs KAFKA_BROKERS and MONGO_URL');
   const stores = await openStores(config, logger);
   try {
+    await stores.init();
     const topic = config.kafka.topics.syncParked;
     const result = await redriveParked({ kafka: createKafka(config.kafka, logger), topic, groupId: `${config.processor.groupId}.redrive-parked`, profiles: stores.profiles });
     process.stdout.write(`re-drove ${result.written} parked users (${result.stale} already as new in MongoDB)\n`);

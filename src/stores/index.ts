@@ -22,6 +22,8 @@ export interface Stores {
   /** Co-occurrence and trending, for recommendations. */
   readonly itemGraph: ItemGraphStore;
   readonly checks: readonly DependencyCheck[];
+  /** Prepares MongoDB (its indexes): fails while MongoDB is down, so a server retries it. */
+  init(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,18 +37,9 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
     config.adapters === 'memory'
       ? createMemoryItemGraphStore(config.recommendations)
       : createRedisItemGraphStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
-  let profiles: ProfileStore;
-  try {
-    profiles = config.adapters === 'memory' ? createMemoryProfileStore() : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
-    await profiles.init().catch(async (error: unknown) => {
-      await profiles.close();
-      throw error;
-    });
-  } catch (error) {
-    // MongoDB not there yet: the caller tries again, so nothing opened here may stay open.
-    await Promise.allSettled([userStates.close(), itemGraph.close()]);
-    throw error;
-  }
+  // Connects on first use: opening never waits for MongoDB (see `init`).
+  const profiles: ProfileStore =
+    config.adapters === 'memory' ? createMemoryProfileStore() : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
   // An in-process store cannot be lost without the process: it is online from the start.
   if (config.adapters === 'memory') await userStates.markOnline('embedded');
   return {
@@ -57,6 +50,7 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
       { name: 'redis', check: () => userStates.ping() },
       { name: 'mongodb', check: () => profiles.ping() },
     ],
+    init: () => profiles.init(),
     async close() {
       await Promise.allSettled([userStates.close(), itemGraph.close(), profiles.close()]);
     },

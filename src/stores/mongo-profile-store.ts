@@ -56,7 +56,7 @@ export interface MongoProfileStoreOptions {
   readonly db: string;
   /**
    * The longest one operation may take, connection wait included (default
-   * 15 s). The driver's socket timeout does not cover an operation queued
+   * 60 s: FerretDB under load can take tens of seconds). The driver's socket timeout does not cover an operation queued
    * for a connection after the server restarted; without this bound such a
    * write could hang for ever and hold every later write of its user.
    */
@@ -93,12 +93,11 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
     maxPoolSize: 8,
     appName: 'user-activity-subgraph',
   });
-  await client.connect();
   const db = client.db(options.db);
   const profiles: Collection<ProfileDocument> = db.collection<ProfileDocument>('user_profiles');
   const checkpoints: Collection<CheckpointDocument> = db.collection<CheckpointDocument>('sync_checkpoints');
 
-  const timeoutMs = options.operationTimeoutMs ?? 15_000;
+  const timeoutMs = options.operationTimeoutMs ?? 60_000;
   const queues = new Map<string, Promise<unknown>>();
   /** Runs `write` after every earlier write of the same key has settled. */
   function serialized<T>(key: string, write: () => Promise<T>): Promise<T> {
@@ -114,6 +113,8 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
 
   return {
     async init() {
+      // Explicitly: an operation's own connect that fails closes the client for good, this one reopens it.
+      await client.connect();
       await profiles.createIndex({ updatedAt: 1 });
     },
     upsertIfNewer: (p) =>
@@ -172,6 +173,7 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
       return Object.fromEntries((await bounded(checkpoints.find({}).toArray(), timeoutMs)).map((d) => [d._id, d.offset]));
     },
     async ping() {
+      await client.connect();
       await db.command({ ping: 1 });
     },
     async close() {

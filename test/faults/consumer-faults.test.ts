@@ -412,7 +412,8 @@ describe('consumer group under faults', () => {
     process.stdout.write(`[row 5] one write held ${s.to! - s.from} ms; heartbeats meanwhile: ${during}; group joins: ${joins.length}\n`);
     // The applier heartbeats while the write is in flight: the member keeps its partitions, nothing comes back.
     expect(during).toBeGreaterThan(0);
-    expect(joins).toHaveLength(1);
+    // No rebalance from the slow write on (a second join right at the start, while the group forms, is not this fault).
+    expect(joins.filter((t) => t >= s.from)).toEqual([]);
     expect(counts).toMatchObject({ applied: events.length, resent: 0, redelivered: 0, messages: events.length });
   }, 150_000);
 });

@@ -10,21 +10,15 @@ import type { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { committedOffsets, processorGroups } from '../../src/ingest/offsets.js';
-import { createSupervisedProcessor } from '../../src/ingest/supervisor.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createMongoProfileStore } from '../../src/stores/mongo-profile-store.js';
-import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
-import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateRedis } from '../support/private-redis.js';
 import { startPrivateServer } from '../support/private-server.js';
+import { startRunningService } from '../support/running-service.js';
 import { caughtUp, eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 import { waitFor } from '../support/wait-for.js';
 
-const logger = createLogger('silent');
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, n) => a + n, 0);
 
 describe('dependency outages while running', () => {
@@ -35,21 +29,9 @@ describe('dependency outages while running', () => {
 
   /** The processor (supervised) and a sync over `config`'s servers, stopped after the test. */
   async function run(config: Config, opts: { sync?: boolean } = {}) {
-    const kafka = createKafka(config.kafka, logger);
-    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
-    const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 500), keyPrefix: config.redis.keyPrefix, params: config.features });
-    const profiles = await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
-    await profiles.init();
-    const supervisor = createSupervisedProcessor({ kafka, store, profiles, config, logger, probeIntervalMs: 200 });
-    await supervisor.start();
-    let sync: Sync | undefined;
-    if (opts.sync !== false) {
-      sync = createSync({ store, profiles, offsets: () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)), batchSize: 200, leaseMs: 3_000, intervalMs: 100, breaker: { failures: 3, halfOpenAfterMs: 1_000 } });
-      sync.on('error', () => undefined);
-      sync.start();
-    }
-    cleanup.push(() => store.close(), () => profiles.close(), () => supervisor.stop(), async () => sync?.stop());
-    return { kafka, store, profiles, supervisor, sync };
+    const service = await startRunningService(config, { sync: opts.sync === false ? false : { batchSize: 200, leaseMs: 3_000, intervalMs: 100, breaker: { failures: 3, halfOpenAfterMs: 1_000 } } });
+    cleanup.push(() => service.stop());
+    return service;
   }
 
   async function expectReferenceState(store: UserStateStore, events: Parameters<typeof referenceStates>[0], config: Config): Promise<void> {

@@ -6,21 +6,13 @@
  * recovered state must equal the reference model.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
-import { committedOffsets, processorGroups } from '../../src/ingest/offsets.js';
-import { createSupervisedProcessor } from '../../src/ingest/supervisor.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createMongoProfileStore } from '../../src/stores/mongo-profile-store.js';
 import { createReadThroughStore } from '../../src/stores/read-through-store.js';
-import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserState } from '../../src/stores/user-state.js';
-import { createSync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateRedis } from '../support/private-redis.js';
 import { caughtUp, eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
+import { startRunningService } from '../support/running-service.js';
 import { waitFor } from '../support/wait-for.js';
-
-const logger = createLogger('silent');
 
 describe('Redis restarted empty while running', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -32,20 +24,9 @@ describe('Redis restarted empty while running', () => {
     const redis = await startPrivateRedis();
     cleanup.push(() => redis.stop());
     const config = isolatedConfig({ REDIS_URL: redis.url });
-    const kafka = createKafka(config.kafka, logger);
-    await ensureTopics(kafka, serviceTopics(config.kafka.topics));
-    const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 500), keyPrefix: config.redis.keyPrefix, params: config.features });
-    const profiles = await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });
-    await profiles.init();
-    const supervisor = createSupervisedProcessor({ kafka, store, profiles, config, logger, probeIntervalMs: 200 });
-    await supervisor.start();
-    const sync = createSync({
-      store, profiles, offsets: () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)),
-      batchSize: 500, leaseMs: 5_000, intervalMs: 200,
-    });
-    sync.on('error', () => undefined);
-    sync.start();
-    cleanup.push(() => store.close(), () => profiles.close(), () => supervisor.stop(), () => sync.stop());
+    const service = await startRunningService(config);
+    const { kafka, store, profiles, supervisor } = service;
+    cleanup.push(() => service.stop());
 
     const events = eventFile(40_000, 400, 71);
     await produce(kafka, config.kafka.topics.activity, events.slice(0, 20_000).map(toMessage));

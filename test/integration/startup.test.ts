@@ -141,6 +141,29 @@ describe('Lifecycle.retryUntilStopped', () => {
   });
 });
 
+/** `main --role all` as a child process with `env` on top of the base one; killed after the test if still running. */
+function spawnService(env: Record<string, string>, cleanup: (() => Promise<void>)[]) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = { child, output: '', exit: undefined as string | undefined };
+  child.stdout!.on('data', (c: Buffer) => (run.output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (run.output += c.toString()));
+  child.once('exit', (code, signal) => (run.exit = `exit ${code ?? signal}`));
+  cleanup.push(async () => {
+    if (run.exit !== undefined) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  });
+  return run;
+}
+
+/** Whether the child logged a failed start-up step `step` that it retries. */
+const retriedStep = (output: string, step: string) =>
+  output.split('\n').some((line) => line.includes('"start-up step failed; retrying"') && line.includes(`"step":"${step}"`));
+
 describe('start-up with Kafka not ready (fault row 39)', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -154,30 +177,12 @@ describe('start-up with Kafka not ready (fault row 39)', () => {
     const httpPort = await freePort();
     const base = `http://127.0.0.1:${httpPort}`;
 
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1',
-        ...configEnv(config), KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, HOST: '127.0.0.1', PORT: String(httpPort), LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    let exit: string | undefined;
-    child.once('exit', (code, signal) => (exit = `exit ${code ?? signal}`));
-    cleanup.push(async () => {
-      if (exit !== undefined) return;
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    });
+    const run = spawnService({ ...configEnv(config), KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, PORT: String(httpPort) }, cleanup);
     const alive = () => {
-      if (exit !== undefined) throw new Error(`the API ${exit}:\n${output.slice(-4000)}`);
+      if (run.exit !== undefined) throw new Error(`the service ${run.exit}:\n${run.output.slice(-4000)}`);
       return true;
     };
-    const retried = () =>
-      output.split('\n').some((line) => line.includes('"start-up step failed; retrying"') && line.includes(`"step":"${STEP}"`));
+    const retried = () => retriedStep(run.output, STEP);
 
     // Live as soon as the process is up (tsx compiles on start), long before kafkajs' first attempt gives up (~17 s).
     await waitFor(async () => alive() && (await get(`${base}/health/live`)).status === 200, { timeoutMs: 15_000, what: '/health/live to answer' });
@@ -203,48 +208,43 @@ describe('start-up with Kafka not ready (fault row 39)', () => {
       timeoutMs: 60_000, intervalMs: 200, what: '/health/ready to turn 200',
     });
     expect((await get(`${base}/health/ready`)).body).toEqual({ ready: true, state: 'ready', checks: { redis: 'ok', mongodb: 'ok' } });
-    expect(exit).toBeUndefined();
+    expect(run.exit).toBeUndefined();
 
     // SIGTERM stops it (SIGKILL, in cleanup, only past the deadline). Apollo Server's own signal handler
     // re-raises SIGTERM once it has stopped, which may end the process before main's exit(0).
-    child.kill('SIGTERM');
-    await waitFor(() => exit !== undefined, { timeoutMs: 20_000, intervalMs: 50, what: 'the API to exit after SIGTERM' });
-    expect(['exit 0', 'exit SIGTERM']).toContain(exit);
+    run.child.kill('SIGTERM');
+    await waitFor(() => run.exit !== undefined, { timeoutMs: 20_000, intervalMs: 50, what: 'the service to exit after SIGTERM' });
+    expect(['exit 0', 'exit SIGTERM']).toContain(run.exit);
   }, 150_000);
 
-  it('waits for a MongoDB that is not up yet instead of exiting, then starts every role', async () => {
+  it('waits for a MongoDB that is not up yet instead of exiting, live and not ready meanwhile, then starts every role', async () => {
     const config = isolatedConfig();
     const mongo = new URL(config.mongo.url);
     const mongoPort = await freePort();
     const httpPort = await freePort();
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1',
-        ...configEnv(config), MONGO_URL: `mongodb://127.0.0.1:${mongoPort}`, HOST: '127.0.0.1', PORT: String(httpPort), LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    let exit: string | undefined;
-    child.once('exit', (code, signal) => (exit = `exit ${code ?? signal}`));
-    cleanup.push(async () => {
-      if (exit !== undefined) return;
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    });
-    const retried = () => output.split('\n').some((line) => line.includes('"start-up step failed; retrying"') && line.includes('"step":"stores"'));
+    const run = spawnService({ ...configEnv(config), MONGO_URL: `mongodb://127.0.0.1:${mongoPort}`, PORT: String(httpPort) }, cleanup);
     await waitFor(() => {
-      if (exit !== undefined) throw new Error(`the service ${exit}:\n${output.slice(-4000)}`);
-      return retried();
+      if (run.exit !== undefined) throw new Error(`the service ${run.exit}:\n${run.output.slice(-4000)}`);
+      return retriedStep(run.output, 'mongodb: indexes');
     }, { timeoutMs: 45_000, intervalMs: 100, what: 'a logged, retried connection to MongoDB' });
+    const base = `http://127.0.0.1:${httpPort}`;
+    await waitFor(async () => (await get(`${base}/health/live`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 30_000, what: '/health/live to answer' });
+    const waiting = await get(`${base}/health/ready`);
+    expect(waiting.status).toBe(503);
+    expect(waiting.body).toMatchObject({ ready: false, state: 'starting', checks: { redis: 'ok' } });
+    const checks = waiting.body.checks as Record<string, string>;
+    expect(checks.mongodb).not.toBe('ok');
+    expect(checks['mongodb: indexes']).toMatch(/^not ready: /);
     const proxy = await startProxy(mongoPort, { host: mongo.hostname, port: Number(mongo.port) });
     cleanup.push(() => proxy.close());
-    await waitFor(async () => exit === undefined && (await get(`http://127.0.0.1:${httpPort}/health/ready`).catch(() => ({ status: 0 }))).status === 200, {
-      timeoutMs: 60_000, intervalMs: 200, what: '/health/ready to turn 200',
+    let last = '';
+    await waitFor(async () => {
+      const res = await get(`${base}/health/ready`).catch(() => ({ status: 0, body: {} }));
+      last = JSON.stringify(res.body);
+      return run.exit === undefined && res.status === 200;
+    }, { timeoutMs: 60_000, intervalMs: 200, what: '/health/ready to turn 200' }).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last: ${last}\n${run.output.slice(-3000)}`);
     });
-    expect(exit).toBeUndefined();
+    expect(run.exit).toBeUndefined();
   }, 150_000);
 });
