@@ -142,29 +142,39 @@ export function createSync(o: SyncOptions): Sync {
           }
         }),
       );
-      for (const r of refused) {
-        // Others went through, so the fault is this user's: count it, and park it once it is clearly so.
-        const n = succeeded > 0 ? (strikes.get(r.userId) ?? 0) + 1 : (strikes.get(r.userId) ?? 0);
-        strikes.set(r.userId, n);
-        if (!o.park || (isRetriable(r.error) && n < parkAfter)) continue;
-        try {
-          await o.park(r.userId, r.snapshot, r.error);
-        } catch (error) {
-          emitter.emit('error', error);
-          continue;
-        }
-        parked++;
-        strikes.delete(r.userId);
-        uncertain.delete(r.userId);
-        done.push(r.userId);
-      }
-      await o.store.completeClaims(done);
+      const gone = await parkRefused(refused, succeeded > 0);
+      parked += gone.length;
+      await o.store.completeClaims([...done, ...gone]);
       // Claims not completed come back when their lease ends; do not spin on a failing store.
       if (failed > 0) break;
     }
     const rewritten = failed === 0 ? await settleUncertain() : 0;
     await checkpoint();
     emitter.emit('pass', { written, stale, failed, rewritten, parked, durationMs: clock() - started });
+  }
+
+  /**
+   * Parks the users whose write failed for good, or `parkAfter` passes in a
+   * row while others' succeeded (`othersWent`: then the fault is theirs, not
+   * MongoDB's); returns those parked, whose claims may end.
+   */
+  async function parkRefused(refused: readonly { userId: string; snapshot: UserSnapshot; error: unknown }[], othersWent: boolean): Promise<string[]> {
+    const gone: string[] = [];
+    for (const r of refused) {
+      const n = (strikes.get(r.userId) ?? 0) + (othersWent ? 1 : 0);
+      strikes.set(r.userId, n);
+      if (!o.park || (isRetriable(r.error) && n < parkAfter)) continue;
+      try {
+        await o.park(r.userId, r.snapshot, r.error);
+      } catch (error) {
+        emitter.emit('error', error);
+        continue;
+      }
+      strikes.delete(r.userId);
+      uncertain.delete(r.userId);
+      gone.push(r.userId);
+    }
+    return gone;
   }
 
   /** Rewrites uncertain users whose stored copy fell behind Redis; drops those found equal. */
