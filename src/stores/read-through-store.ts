@@ -34,6 +34,9 @@ export interface ReadThroughOptions {
   readonly clock?: () => number;
 }
 
+/** How long a landed MongoDB read is shared with reads that missed Redis just before its write-back. */
+const SETTLED_FLIGHT_MS = 1_000;
+
 export function createReadThroughStore(online: UserStateStore, profiles: ProfileStore, onFallThrough: (count: number) => void = () => undefined, o: ReadThroughOptions = {}): UserStateStore {
   const clock = o.clock ?? Date.now;
   const ttl = o.generationTtlMs ?? 250;
@@ -57,8 +60,9 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
    * Profiles of `userIds` from MongoDB: one query for those no other read is
    * fetching, unknown ones skipped. With `writeBack`, each found one is
    * restored to Redis before its flight ends, so a read arriving meanwhile
-   * shares the flight and one arriving after finds Redis: one MongoDB read
-   * per user, however many ask.
+   * shares the flight and one arriving after finds Redis (or, if it missed
+   * Redis just before the write-back, the landed flight): one MongoDB read per
+   * user, however many ask.
    */
   async function durable(userIds: readonly string[], writeBack = false): Promise<(UserProfile | undefined)[]> {
     const wanted = [...new Set(userIds)].filter((id) => !unknown.has(id) && !inFlight.has(id));
@@ -73,7 +77,18 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
           return p;
         });
         inFlight.set(id, one);
-        void one.then((p) => (p ? undefined : unknown.set(id, true)), () => undefined).finally(() => inFlight.delete(id));
+        const forget = () => inFlight.get(id) === one && inFlight.delete(id);
+        // A found user is kept a moment after it lands: a read that missed Redis before the write-back
+        // but asks after it shares this answer instead of querying again. An unknown user is left to
+        // the negative cache, a failure forgotten at once.
+        void one.then(
+          (p) => {
+            if (p) return void setTimeout(forget, SETTLED_FLIGHT_MS).unref();
+            unknown.set(id, true);
+            forget();
+          },
+          forget,
+        );
       });
     }
     return Promise.all(userIds.map((id) => inFlight.get(id) ?? Promise.resolve(undefined)));
