@@ -29,7 +29,7 @@ import { startProcessorRole } from './roles/processor.js';
 import { startSyncRole } from './roles/sync.js';
 import { redriveParked } from './sync/parked.js';
 import { recover } from './sync/recovery.js';
-import { openStores } from './stores/index.js';
+import { openStores, type Stores } from './stores/index.js';
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const lifecycle = new Lifecycle(logger);
@@ -59,11 +59,20 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   lifecycle.ready();
 }
 
-async function runReplay(config: Config, logger: Logger): Promise<void> {
-  if (config.adapters === 'memory') throw new Error('replay needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
+/** Runs a one-off command over the real servers' stores, ready, and closes them after. */
+async function withServerStores(command: string, needs: string, config: Config, logger: Logger, run: (stores: Stores) => Promise<void>): Promise<void> {
+  if (config.adapters === 'memory') throw new Error(`${command} needs ${needs}`);
   const stores = await openStores(config, logger);
   try {
     await stores.init();
+    await run(stores);
+  } finally {
+    await stores.close();
+  }
+}
+
+const runReplay = (config: Config, logger: Logger) =>
+  withServerStores('replay', 'REDIS_URL, KAFKA_BROKERS and MONGO_URL', config, logger, async (stores) => {
     const result = await replay({
       kafka: createKafka(config.kafka, logger),
       store: stores.userStates,
@@ -73,38 +82,23 @@ async function runReplay(config: Config, logger: Logger): Promise<void> {
       onProgress: (done, total) => process.stderr.write(`\rreplayed ${done}/${total}`),
     });
     process.stdout.write(`\nreplayed ${result.messages} messages into "${config.redis.keyPrefix}" in ${result.ms} ms\n`);
-  } finally {
-    await stores.close();
-  }
-}
+  });
 
-async function runRecover(config: Config, logger: Logger): Promise<void> {
-  if (config.adapters === 'memory') throw new Error('recover needs REDIS_URL, KAFKA_BROKERS and MONGO_URL');
-  const stores = await openStores(config, logger);
-  try {
-    await stores.init();
+const runRecover = (config: Config, logger: Logger) =>
+  withServerStores('recover', 'REDIS_URL, KAFKA_BROKERS and MONGO_URL', config, logger, async (stores) => {
     // Forced only when Redis lost its state: over a live one, a newer state must win.
     const force = (await stores.userStates.generation()) === undefined;
     const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger }, { force });
     process.stdout.write(`restored ${restored} users from MongoDB and replayed ${replayed} messages\n`);
-  } finally {
-    await stores.close();
-  }
-}
+  });
 
-async function runRedriveParked(config: Config, logger: Logger): Promise<void> {
-  if (config.adapters === 'memory') throw new Error('redrive-parked needs KAFKA_BROKERS and MONGO_URL');
-  const stores = await openStores(config, logger);
-  try {
-    await stores.init();
+const runRedriveParked = (config: Config, logger: Logger) =>
+  withServerStores('redrive-parked', 'KAFKA_BROKERS and MONGO_URL', config, logger, async (stores) => {
     const topic = config.kafka.topics.syncParked;
     const result = await redriveParked({ kafka: createKafka(config.kafka, logger), topic, groupId: `${config.processor.groupId}.redrive-parked`, profiles: stores.profiles });
     process.stdout.write(`re-drove ${result.written} parked users (${result.stale} already as new in MongoDB)\n`);
     if (result.failed) throw new Error(`stopped at user ${result.failed.userId}, which MongoDB refused again: ${result.failed.error}`);
-  } finally {
-    await stores.close();
-  }
-}
+  });
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({

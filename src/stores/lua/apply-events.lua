@@ -120,7 +120,7 @@ for e = 4, #ARGV, 8 do
   local arrived, source, offset = tonumber(ARGV[e + 5]), ARGV[e + 6], tonumber(ARGV[e + 7])
   if latestArrival == nil or arrived > latestArrival then latestArrival = arrived end
   local redelivery = false
-  if offset ~= nil then
+  if source ~= '' and offset ~= nil then
     local mark = marks[source]
     if mark == nil then mark = tonumber(redis.call('HGET', KEYS[6], source)) or -1 end
     if offset <= mark then
@@ -273,7 +273,7 @@ if watermark > startWatermark then
   for _ in pairs(p.weights) do types = types + 1 end
   local names, jumped = 0, false
   for w = 1, #p.windows do
-    local advanced = firstLive(w, watermark) - firstLive(w, startWatermark)
+    local advanced = live[w] - firstLive(w, startWatermark)
     if advanced > p.windows[w][2] then jumped = true end
     names = names + types * advanced
   end
@@ -282,11 +282,11 @@ if watermark > startWatermark then
     for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
       local w, bucket = string.match(field, '^(%d+):[^:]+:(-?%d+)$')
       w = tonumber(w) + 1
-      if p.windows[w] == nil or tonumber(bucket) < firstLive(w, watermark) then dead[#dead + 1] = field end
+      if p.windows[w] == nil or tonumber(bucket) < live[w] then dead[#dead + 1] = field end
     end
   else
     for w = 1, #p.windows do
-      for b = firstLive(w, startWatermark), firstLive(w, watermark) - 1 do
+      for b = firstLive(w, startWatermark), live[w] - 1 do
         for kind in pairs(p.weights) do dead[#dead + 1] = (w - 1) .. ':' .. kind .. ':' .. b end
       end
     end
