@@ -86,6 +86,8 @@ const EnvSchema = z.object({
   ROLES: roles,
   HOST: host,
   PORT: int(4001),
+  METRICS_HOST: host,
+  METRICS_PORT: int(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADAPTERS: z.enum(['memory', 'servers']).optional(),
 
@@ -111,7 +113,7 @@ const EnvSchema = z.object({
   RETRY_BASE_DELAY_MS: int(1000),
   INSTANCE_ID: z.string().default(`${hostname()}-${process.pid}`),
 
-  ROUTER_SECRET: z.string().min(16).optional(),
+  ROUTER_SECRET: z.union([z.literal('none'), z.string().min(16)]).optional(),
   JWT_SECRET: z.string().min(32).optional(),
   JWT_PUBLIC_KEY: z.string().startsWith('-----BEGIN').optional(),
   JWT_ISSUER: z.string().optional(),
@@ -121,11 +123,16 @@ const EnvSchema = z.object({
   MAX_DEPTH: z.coerce.number().int().min(2).default(12),
   MAX_ALIASES: z.coerce.number().int().min(1).default(15),
   MAX_TOKENS: z.coerce.number().int().min(50).default(2000),
+  MAX_COST: z.coerce.number().int().min(1).default(5000),
+  MAX_DIRECTIVES: z.coerce.number().int().min(1).default(50),
   MAX_ENTITY_REPRESENTATIONS: z.coerce.number().int().min(1).default(500),
   ENTITY_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
   L1_CACHE_TTL_MS: int(0),
   L1_CACHE_MAX: z.coerce.number().int().min(1).default(50_000),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
+  WS_MAX_SUBSCRIPTIONS_PER_ROUTER_SOCKET: z.coerce.number().int().min(1).default(20_000),
+  WS_MAX_SOCKETS: z.coerce.number().int().min(1).default(60_000),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(16),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
   SYNC_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
@@ -169,6 +176,8 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly roles: readonly Role[];
   readonly http: { readonly host: string; readonly port: number };
+  /** Prometheus metrics, served apart from the API (loopback by default); port 0 picks a free one. */
+  readonly metrics: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   /** `memory`: in-process adapters (embedded dev mode); `servers`: real Redis, Kafka, MongoDB. */
   readonly adapters: 'memory' | 'servers';
@@ -208,6 +217,9 @@ export interface Config {
     readonly maxDepth: number;
     readonly maxAliases: number;
     readonly maxTokens: number;
+    /** graphql-armor's cost limit (fields, with nested lists weighted). */
+    readonly maxCost: number;
+    readonly maxDirectives: number;
     /** `_entities` refuses more representations than this. */
     readonly maxEntityRepresentations: number;
     /** Keys per DataLoader batch: per Redis round trip. */
@@ -216,7 +228,14 @@ export interface Config {
     readonly l1CacheTtlMs: number;
     readonly l1CacheMax: number;
     readonly subscriptions: {
+      /** A client's socket: a UI, or a service with its own token. */
       readonly maxSubscriptionsPerSocket: number;
+      /** A router's socket (it proved the router secret): a gateway multiplexes many clients over it. */
+      readonly maxSubscriptionsPerRouterSocket: number;
+      /** Open sockets on this instance; an upgrade past it is refused with 503. */
+      readonly maxSockets: number;
+      /** Open sockets of one user (or internal subject) on this instance. */
+      readonly maxSocketsPerUser: number;
       readonly connectionInitTimeoutMs: number;
       readonly maxPayloadBytes: number;
     };
@@ -230,12 +249,15 @@ export interface Config {
     readonly parkAfter: number;
   };
   readonly auth: {
+    /** Absent: no router check (development, or production with ROUTER_SECRET=none). */
     readonly routerSecret?: string | undefined;
     readonly jwtSecret?: string | undefined;
     readonly jwtPublicKey?: string | undefined;
     readonly issuer?: string | undefined;
     readonly audience?: string | undefined;
     readonly internalScope: string;
+    /** Refuse tokens without `exp` (production): a socket is closed when its token expires. */
+    readonly requireExpiry: boolean;
   };
   readonly mongo: { readonly url: string; readonly db: string };
   readonly features: FeatureParams;
@@ -269,6 +291,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     throw new ConfigError('production needs JWT_SECRET or JWT_PUBLIC_KEY: without them every caller reads every user');
   }
+  if (e.NODE_ENV === 'production' && !e.ROUTER_SECRET) {
+    throw new ConfigError('production needs ROUTER_SECRET (what the router sends in router-authorization); set ROUTER_SECRET=none to serve without the router check');
+  }
   if (e.TOP_CATEGORIES > e.MAX_CATEGORIES_PER_USER) {
     throw new ConfigError(`TOP_CATEGORIES (${e.TOP_CATEGORIES}) cannot exceed MAX_CATEGORIES_PER_USER (${e.MAX_CATEGORIES_PER_USER}): the top ones are among those kept`);
   }
@@ -283,6 +308,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
     env: e.NODE_ENV,
     roles: e.ROLES,
     http: { host: e.HOST, port: e.PORT },
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     adapters,
     redis: { url: e.REDIS_URL ?? '', keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
@@ -314,24 +340,30 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       maxDepth: e.MAX_DEPTH,
       maxAliases: e.MAX_ALIASES,
       maxTokens: e.MAX_TOKENS,
+      maxCost: e.MAX_COST,
+      maxDirectives: e.MAX_DIRECTIVES,
       maxEntityRepresentations: e.MAX_ENTITY_REPRESENTATIONS,
       entityBatchSize: e.ENTITY_BATCH_SIZE,
       l1CacheTtlMs: e.L1_CACHE_TTL_MS,
       l1CacheMax: e.L1_CACHE_MAX,
       subscriptions: {
         maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+        maxSubscriptionsPerRouterSocket: e.WS_MAX_SUBSCRIPTIONS_PER_ROUTER_SOCKET,
+        maxSockets: e.WS_MAX_SOCKETS,
+        maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
         connectionInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
         maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       },
     },
     sync: { intervalMs: e.SYNC_INTERVAL_MS, batchSize: e.SYNC_BATCH_SIZE, leaseMs: e.SYNC_LEASE_MS, parkAfter: e.SYNC_PARK_AFTER },
     auth: {
-      routerSecret: e.ROUTER_SECRET,
+      routerSecret: e.ROUTER_SECRET === 'none' ? undefined : e.ROUTER_SECRET,
       jwtSecret: e.JWT_SECRET,
       jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       internalScope: e.INTERNAL_SCOPE,
+      requireExpiry: e.NODE_ENV === 'production',
     },
     mongo: { url: e.MONGO_URL ?? '', db: e.MONGO_DB },
     features: {

@@ -24,6 +24,7 @@ import { replay } from './ingest/replay.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 import { startApiRole } from './roles/api.js';
 import { startProcessorRole } from './roles/processor.js';
 import { startSyncRole } from './roles/sync.js';
@@ -44,6 +45,9 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   // MongoDB may come up after this process: wait for it (readiness says so) rather than exit.
   const mongodb = lifecycle.retryUntilStopped('mongodb: indexes', () => stores.init());
   const metrics = createMetrics();
+  const scrape = await startMetricsServer(config.metrics.host, config.metrics.port, metrics.registry);
+  lifecycle.onStop('metrics', () => scrape.stop());
+  logger.info({ url: scrape.url }, 'metrics served');
 
   // Side by side: a role waiting for its dependency does not hold the others back.
   const starting: Promise<void>[] = [];

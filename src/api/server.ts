@@ -1,18 +1,20 @@
 /**
  * The API role's HTTP server: GraphQL on /graphql (Apollo Server through its
- * Express integration), /health/live, /health/ready and /metrics.
+ * Express integration), /health/live and /health/ready; graphql-ws on the
+ * same path when subscriptions are served. Metrics are served apart
+ * (observability/metrics-server.ts).
  *
- * In front of GraphQL, in order: the router secret (when configured, any
- * caller without it is refused before any parsing), the caller's JWT (a bad
- * token is refused; none makes an anonymous viewer), then Apollo's CSRF
- * prevention, graphql-armor's depth, alias, token, directive and cost limits,
- * and the `_entities` cap inside the schema. Errors a client sees come from
- * the catalogue in graphql/errors.ts; anything else is masked and logged.
+ * A thin adapter over the GraphQL policy (graphql/policy.ts), which the
+ * socket adapter shares: the credentials are admitted before the body is
+ * read (a caller without the router secret is refused before any parsing),
+ * then Apollo's CSRF prevention, and the policy's parse options, validation
+ * rules and error formatting. HTTP alone adds what only HTTP has: CSRF
+ * prevention, no batched requests, a body limit.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -20,43 +22,28 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type RequestHandler } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { ErrorCode, isRequestError, maskError } from '../graphql/errors.js';
+import type { GraphQLPolicy } from '../graphql/policy.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { InvalidTokenError, ROUTER_SECRET_HEADER, secretMatches, type Authenticator, type Viewer } from './auth.js';
 import { readiness, type DependencyCheck } from './health.js';
-import { startSubscriptionServer, type SubscriptionServerOptions } from './websocket.js';
-
-export interface ApiLimits {
-  /** Serve introspection queries (off in production unless asked for). */
-  readonly introspection: boolean;
-  readonly maxDepth: number;
-  readonly maxAliases: number;
-  readonly maxTokens: number;
-}
+import { startSubscriptionServer, type SocketLimits } from './websocket.js';
 
 export interface ApiServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  readonly schema: GraphQLSchema;
-  /** A fresh context for one request of `viewer`. */
-  readonly context: (viewer: Viewer) => GraphQLContext;
-  readonly authenticator: Authenticator;
-  /** When set, only callers sending it in the router-authorization header are served. */
-  readonly routerSecret?: string | undefined;
-  readonly limits: ApiLimits;
+  readonly policy: GraphQLPolicy;
   readonly dependencies: readonly DependencyCheck[];
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** Serve subscriptions over graphql-ws on the same path, with these bounds. */
-  readonly subscriptions?: Pick<SubscriptionServerOptions, 'maxSubscriptionsPerSocket' | 'connectionInitTimeoutMs' | 'maxPayloadBytes'>;
+  readonly subscriptions?: SocketLimits;
 }
 
 export interface ApiServer {
@@ -66,64 +53,43 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-const errorBody = (code: ErrorCode, message: string) => ({ errors: [{ message, extensions: { code } }] });
+/** The only values of the `route` label: a path an attacker makes up must not add a time series. */
+const ROUTES = new Set(['/graphql', '/health/live', '/health/ready']);
+const routeOf = (path: string) => (ROUTES.has(path) ? path : 'other');
 
-/** Refuses callers that do not present the router secret: 401 without it, 403 with a wrong one. */
-function routerGate(secret: string): RequestHandler {
+/** Admits the caller before the body is read; a refusal is answered at once, coded, with its status. */
+function admission(policy: GraphQLPolicy): RequestHandler {
   return (req, res, next) => {
-    const given = req.get(ROUTER_SECRET_HEADER);
-    if (given === undefined) res.status(401).json(errorBody(ErrorCode.UNAUTHENTICATED, 'Only the router may call this subgraph.'));
-    else if (!secretMatches(given, secret)) res.status(403).json(errorBody(ErrorCode.FORBIDDEN, 'The router secret does not match.'));
-    else next();
-  };
-}
-
-/**
- * graphql-armor's token limit throws while parsing; Apollo treats that as an
- * unexpected error, and armor's handler for those re-throws it coded but
- * without a status, so Apollo answers 500. A request refused for its own
- * shape is the client's fault: re-throw it as a 400.
- */
-function refusalsAre400(plugin: ApolloServerPlugin<GraphQLContext>): ApolloServerPlugin<GraphQLContext> {
-  const handle = plugin.unexpectedErrorProcessingRequest?.bind(plugin);
-  if (!handle) return plugin;
-  return {
-    ...plugin,
-    async unexpectedErrorProcessingRequest(args) {
-      try {
-        await handle(args);
-      } catch (error) {
-        // Structural, not instanceof: armor loads as CommonJS, with its own GraphQLError class.
-        const extensions = (error as { extensions?: Record<string, unknown> }).extensions;
-        if (!isRequestError(extensions?.code)) throw error;
-        throw new GraphQLError((error as Error).message, { extensions: { ...extensions, http: { status: 400 } } });
-      }
-    },
+    policy.admit({ routerSecret: req.get(ROUTER_SECRET_HEADER), authorization: req.get('authorization') }).then(
+      (session) => {
+        res.locals.session = session;
+        next();
+      },
+      (error: unknown) => {
+        if (!(error instanceof GraphQLError)) return next(error);
+        const status = (error.extensions.http as { status: number }).status;
+        res.status(status).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+      },
+    );
   };
 }
 
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const app = express();
-  const httpServer = createServer(app);
+  // Stated, not left to defaults: a request's headers are bounded in size and in time.
+  const httpServer = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, app);
   const log = o.logger.child({ component: 'api' });
-  const armor = new ApolloArmor({
-    maxDepth: { n: o.limits.maxDepth },
-    maxAliases: { n: o.limits.maxAliases },
-    maxTokens: { n: o.limits.maxTokens },
-    maxDirectives: { n: 50 },
-    costLimit: { maxCost: 5000 },
-    blockFieldSuggestion: { enabled: true },
-  }).protect();
+  const { policy } = o;
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: o.schema,
-    introspection: o.limits.introspection,
+    schema: policy.schema,
+    // The policy's rules refuse introspection where it is off, on both transports alike.
+    introspection: true,
+    parseOptions: policy.parseOptions,
+    validationRules: [...policy.validationRules],
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
-    validationRules: [...armor.validationRules],
     plugins: [
-      // graphql-armor is typed against Apollo's CommonJS build; its plugins are plain hook objects.
-      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]).map(refusalsAre400),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // Federated tracing feeds Apollo's usage reporting, which this service keeps off.
@@ -131,21 +97,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       // No cache hints here; left on, it wraps every field resolver of every request.
       ApolloServerPluginCacheControlDisabled(),
     ],
-    formatError(formatted, error) {
-      const masked = maskError(formatted);
-      if (masked !== formatted) log.error({ err: error }, 'unexpected error in a GraphQL request');
-      return masked;
-    },
+    formatError: (formatted, error) => policy.formatError(formatted, error),
     logger: o.logger.child({ component: 'apollo' }),
   });
   await apollo.start();
 
   app.disable('x-powered-by');
   app.use((req, res, next) => {
-    const stop = o.metrics.httpDuration.startTimer({ route: req.path });
+    const route = routeOf(req.path);
+    const stop = o.metrics.httpDuration.startTimer({ route });
     res.on('finish', () => {
       stop();
-      o.metrics.httpRequests.inc({ route: req.path, status: String(res.statusCode) });
+      o.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
     });
     next();
   });
@@ -156,39 +119,22 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     const report = await readiness(o.lifecycle, o.dependencies);
     res.status(report.ready ? 200 : 503).json(report);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
-  });
-  const gate: RequestHandler[] = o.routerSecret ? [routerGate(o.routerSecret)] : [];
   app.use(
     '/graphql',
-    ...gate,
+    admission(policy),
     express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        try {
-          return o.context(await o.authenticator.viewer(req.get('authorization')));
-        } catch (error) {
-          if (!(error instanceof InvalidTokenError)) throw error;
-          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
-        }
-      },
-    }),
+    expressMiddleware(apollo, { context: async ({ res }) => policy.context((res.locals.session as Session).viewer) }),
   );
+  // Express's own handler would answer a malformed body with an HTML page and, outside production, a stack.
+  app.use(((error: unknown, _req, res, _next) => {
+    const { status: given, message } = error as { status?: unknown; message?: unknown };
+    const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 500;
+    if (status === 500) log.error({ err: error }, 'unexpected error in an HTTP request');
+    const body = status === 500 ? { message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' } : { message: String(message), code: 'BAD_REQUEST' };
+    res.status(status).json({ errors: [{ message: body.message, extensions: { code: body.code } }] });
+  }) as express.ErrorRequestHandler);
 
-  const ws = o.subscriptions
-    ? startSubscriptionServer({
-        ...o.subscriptions,
-        httpServer,
-        path: '/graphql',
-        schema: o.schema,
-        context: o.context,
-        authenticator: o.authenticator,
-        routerSecret: o.routerSecret,
-        validationRules: armor.validationRules,
-        metrics: o.metrics,
-      })
-    : undefined;
+  const ws = o.subscriptions ? startSubscriptionServer({ limits: o.subscriptions, httpServer, path: '/graphql', policy, metrics: o.metrics, logger: o.logger }) : undefined;
 
   httpServer.listen(o.port, o.host);
   await once(httpServer, 'listening');

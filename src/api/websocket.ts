@@ -1,47 +1,83 @@
 /**
- * Subscriptions over graphql-ws, on the API's HTTP server and path.
+ * graphql-ws on the API's HTTP server and path: a thin adapter over the
+ * GraphQL policy (graphql/policy.ts), the same one HTTP uses.
  *
- * The socket is authenticated once, at `connection_init`: the router secret
- * (upgrade header or connection param) when one is configured, then the
- * user's JWT from the connection params (`authorization: "Bearer …"`). A
- * refused connection closes with 4403; one that never initialises closes
- * with 4408 after the init timeout. Each subscription is then authorized by
- * its resolver (a router deduplicates upstream subscriptions, so it must not
- * be trusted with per-user access), checked against the same limits as
- * queries, and counted against a per-socket cap. Frames are capped by
- * `maxPayload` in ws.
+ * - At the upgrade: the path, and the instance's socket cap (503).
+ * - At `connection_init`: the policy admits the router secret (upgrade
+ *   header or connection param) and the user's JWT (connection param
+ *   `authorization: "Bearer …"`), then the per-user socket cap. The socket
+ *   is closed when its token expires.
+ * - Per subscription: the policy parses and validates it; a per-socket cap
+ *   (a router's socket, which a gateway multiplexes, has a larger one); the
+ *   resolver authorizes it (a router deduplicates upstream subscriptions, so
+ *   it is not trusted with per-user access); every error is formatted by the
+ *   policy. A failure inside one subscription ends that one only, with a
+ *   coded error.
+ * - Frames: `maxPayload`, and bounded fragments and buffered chunks (ws).
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GraphQLContext } from '../graphql/context.js';
+import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
+import { principalOf } from '../access/viewer.js';
 import { ErrorCode } from '../graphql/errors.js';
+import type { GraphQLPolicy } from '../graphql/policy.js';
+import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ROUTER_SECRET_HEADER, secretMatches, type Authenticator, type Viewer } from './auth.js';
+
+/** The bounds of the socket transport (config `api.subscriptions`). */
+export interface SocketLimits {
+  /** Subscriptions on a client's socket. */
+  readonly maxSubscriptionsPerSocket: number;
+  /** Subscriptions on a router's socket: a gateway puts every client with the same credentials on one. */
+  readonly maxSubscriptionsPerRouterSocket: number;
+  /** Open sockets on this instance; an upgrade past it is answered 503. */
+  readonly maxSockets: number;
+  /** Open sockets of one principal on this instance; past it, `connection_init` is refused with {@link SocketClose.TooManySockets}. */
+  readonly maxSocketsPerUser: number;
+  /** A socket that sends no `connection_init` this long is closed with 4408. */
+  readonly connectionInitTimeoutMs: number;
+  /** Largest message accepted, in bytes; ws closes the socket with 1009 above it. */
+  readonly maxPayloadBytes: number;
+}
 
 export interface SubscriptionServerOptions {
   readonly httpServer: Server;
   readonly path: string;
-  readonly schema: GraphQLSchema;
-  readonly context: (viewer: Viewer) => GraphQLContext;
-  readonly authenticator: Authenticator;
-  readonly routerSecret?: string | undefined;
-  /** The same limits queries get (depth, aliases, cost…). */
-  readonly validationRules: readonly ValidationRule[];
-  readonly maxSubscriptionsPerSocket: number;
-  readonly connectionInitTimeoutMs: number;
-  /** Largest frame accepted, in bytes; ws closes the socket with 1009 above it. */
-  readonly maxPayloadBytes: number;
+  readonly policy: GraphQLPolicy;
+  readonly limits: SocketLimits;
   readonly metrics: Metrics;
+  readonly logger: Logger;
 }
+
+/**
+ * Close codes this service sends, beside graphql-ws's own (4400 bad
+ * message, 4401 subscribe before init, 4403 refused credentials, 4408 init
+ * timeout, 4409 duplicate subscription id) and ws's (1008 too many
+ * fragments, 1009 too big).
+ */
+export const SocketClose = {
+  /** The token expired while the socket was open: connect again with a fresh one. */
+  TokenExpired: { code: CloseCode.Forbidden, reason: 'Token expired' },
+  /** The principal already holds `maxSocketsPerUser` sockets here. */
+  TooManySockets: { code: 4029, reason: 'Too many sockets for this user' },
+} as const;
+
+/** ws's limits on a message in parts: a 1-byte fragment flood ends at the first of these. */
+const MAX_FRAGMENTS = 1024;
+const MAX_BUFFERED_CHUNKS = 4096;
+/** setTimeout's largest delay: a token valid for longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // A type alias, not an interface: graphql-ws wants an indexable record.
 type Extra = {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
-  viewer?: Viewer;
+  session?: Session;
   subscriptions?: number;
 };
 
@@ -50,55 +86,97 @@ const param = (params: Readonly<Record<string, unknown>> | undefined, name: stri
   return typeof value === 'string' ? value : undefined;
 };
 
+/** Answers an upgrade with a plain HTTP refusal and drops the connection. */
+function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 503 ? ErrorCode.SERVICE_UNAVAILABLE : 'BAD_REQUEST' } }] });
+  const lines = Object.entries({ connection: 'close', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers }).map(([k, v]) => `${k}: ${v}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** Closes `socket` when its session's token expires. */
+function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
+  if (expiresAt === undefined) return;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return socket.close(SocketClose.TokenExpired.code, SocketClose.TokenExpired.reason);
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 export function startSubscriptionServer(o: SubscriptionServerOptions): { close(): Promise<void> } {
-  const wss = new WebSocketServer({ server: o.httpServer, path: o.path, maxPayload: o.maxPayloadBytes });
+  const { policy, limits } = o;
+  const log = o.logger.child({ component: 'websocket' });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, maxFragments: MAX_FRAGMENTS, maxBufferedChunks: MAX_BUFFERED_CHUNKS });
+  const perPrincipal = new Map<string, number>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (path !== o.path) return refuseUpgrade(socket, 404, 'No WebSocket endpoint here.');
+    if (wss.clients.size >= limits.maxSockets) return refuseUpgrade(socket, 503, 'Too many sockets on this instance; try again shortly.', { 'retry-after': '5' });
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  o.httpServer.on('upgrade', onUpgrade);
   wss.on('connection', (socket) => {
     o.metrics.live.sockets.inc();
     socket.once('close', () => o.metrics.live.sockets.dec());
   });
-  const rules = [...specifiedRules, ...o.validationRules];
+
+  /** Counts the socket against its principal while it is open; false when over the cap. */
+  function claimSlot(socket: WebSocket, principal: string): boolean {
+    const held = perPrincipal.get(principal) ?? 0;
+    if (held >= limits.maxSocketsPerUser) return false;
+    perPrincipal.set(principal, held + 1);
+    socket.once('close', () => {
+      const left = (perPrincipal.get(principal) ?? 1) - 1;
+      if (left > 0) perPrincipal.set(principal, left);
+      else perPrincipal.delete(principal);
+    });
+    return true;
+  }
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
-      schema: o.schema,
-      connectionInitWaitTimeout: o.connectionInitTimeoutMs,
+      schema: policy.schema,
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       onConnect: async (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
-        const params = ctx.connectionParams;
-        if (o.routerSecret) {
-          const given = ctx.extra.request.headers[ROUTER_SECRET_HEADER] ?? param(params, ROUTER_SECRET_HEADER);
-          if (!secretMatches(Array.isArray(given) ? given[0] : given, o.routerSecret)) return false;
-        }
+        const { socket, request } = ctx.extra;
+        const header = request.headers[ROUTER_SECRET_HEADER];
+        let session: Session;
         try {
-          const viewer = await o.authenticator.viewer(param(params, 'Authorization'));
-          if (viewer.kind === 'anonymous') return false;
-          ctx.extra.viewer = viewer;
-          return true;
-        } catch {
+          session = await policy.admit({
+            routerSecret: (Array.isArray(header) ? header[0] : header) ?? param(ctx.connectionParams, ROUTER_SECRET_HEADER),
+            authorization: param(ctx.connectionParams, 'Authorization'),
+          });
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) log.error({ err: error }, 'unexpected error admitting a socket');
           return false;
         }
+        if (session.viewer.kind === 'anonymous') return false;
+        if (!claimSlot(socket, principalOf(session.viewer))) {
+          socket.close(SocketClose.TooManySockets.code, SocketClose.TooManySockets.reason);
+          return false;
+        }
+        ctx.extra.session = session;
+        closeAtExpiry(socket, session.expiresAt);
+        return true;
       },
       onSubscribe: (ctx, _id, payload) => {
         const extra = ctx.extra;
-        if ((extra.subscriptions ?? 0) >= o.maxSubscriptionsPerSocket) {
-          return [new GraphQLError(`at most ${o.maxSubscriptionsPerSocket} subscriptions per connection`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+        const session = extra.session!;
+        const cap = session.router ? limits.maxSubscriptionsPerRouterSocket : limits.maxSubscriptionsPerSocket;
+        if ((extra.subscriptions ?? 0) >= cap) {
+          return [new GraphQLError(`at most ${cap} subscriptions per connection`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         }
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: 2000 });
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
-        }
-        const errors = validate(o.schema, document, rules);
-        if (errors.length > 0) return errors;
+        const prepared = policy.prepare(payload, session.viewer);
+        if (!('document' in prepared)) return prepared;
         extra.subscriptions = (extra.subscriptions ?? 0) + 1;
-        return {
-          schema: o.schema,
-          document,
-          variableValues: payload.variables ?? undefined,
-          operationName: payload.operationName ?? undefined,
-          contextValue: o.context(extra.viewer!),
-        };
+        return prepared;
       },
+      onNext: (_ctx, _id, _payload, _args, result) => policy.formatResult(result),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => policy.formatError(e.toJSON(), e)),
       onComplete: (ctx) => {
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
       },
@@ -107,10 +185,9 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
   );
   return {
     async close() {
+      o.httpServer.off('upgrade', onUpgrade);
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
-
-export { CloseCode };

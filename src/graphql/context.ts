@@ -1,5 +1,5 @@
 /** The per-request context every resolver receives. */
-import type { Viewer } from '../api/auth.js';
+import type { Viewer } from '../access/viewer.js';
 import type { FeatureParams, RecommendationParams } from '../features/params.js';
 import type { UserState } from '../features/state.js';
 import { scoreOf } from '../features/view.js';

@@ -25,7 +25,8 @@ export const forbidden = (message = 'You may not read this user’s private fiel
 
 /** Codes Apollo Server and graphql-armor assign to request errors a client caused. */
 const CLIENT_CODES = new Set<string>([
-  ...Object.values(ErrorCode),
+  // Not INTERNAL_SERVER_ERROR: Apollo gives that code to any error a resolver throws, message and all.
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',

@@ -9,11 +9,12 @@
  * /health/ready says what is missing while the consumer waits for Kafka.
  */
 import DataLoader from 'dataloader';
-import { createAuthenticator } from '../api/auth.js';
+import { createAuthenticator } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import { createContextFactory, trendingCount, type LiveDeps } from '../graphql/context.js';
+import { createGraphQLPolicy } from '../graphql/policy.js';
 import { createSubgraphSchema } from '../graphql/schema.js';
 import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
 import { TRENDING, UpdateHub } from '../graphql/subscriptions/hub.js';
@@ -85,6 +86,15 @@ async function keepSubscribed(listener: FeatureUpdatesListener, lifecycle: Lifec
   await lifecycle.retryUntilStopped(name, () => listener.start());
 }
 
+/** Says, in one line, when access is open: development without keys, or an opted-out router check. */
+function logAccess(config: Config, logger: Logger): void {
+  const open = [
+    ...(config.auth.jwtSecret || config.auth.jwtPublicKey ? [] : ['no JWT key, so every caller is internal and reads every user']),
+    ...(config.auth.routerSecret ? [] : [config.env === 'production' ? 'ROUTER_SECRET=none, so the router check is off' : 'no router secret, so anyone may call']),
+  ];
+  if (open.length > 0) logger.warn(`${config.env} mode, access is open: ${open.join('; ')}`);
+}
+
 export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   // Misses fall through to MongoDB, are written back to Redis, and served.
   const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n), {
@@ -124,11 +134,12 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
   }
 
   const authenticator = createAuthenticator(config.auth);
-  if (!authenticator.enabled) logger.warn('no JWT key configured: authentication is off and every caller reads every user');
-  const api = await startApiServer({
-    host: config.http.host,
-    port: config.http.port,
+  logAccess(config, logger);
+  const log = logger.child({ component: 'api' });
+  const policy = createGraphQLPolicy({
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
+    limits: config.api,
+    authenticator,
     context: createContextFactory({
       userStates: cached ?? timed,
       itemGraph: stores.itemGraph,
@@ -138,9 +149,12 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
       onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
       live: liveDeps(timed, stores.itemGraph, config, hub, metrics),
     }),
-    authenticator,
-    routerSecret: config.auth.routerSecret,
-    limits: config.api,
+    onUnexpected: (error) => log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+  });
+  const api = await startApiServer({
+    host: config.http.host,
+    port: config.http.port,
+    policy,
     subscriptions: config.api.subscriptions,
     dependencies: stores.checks,
     lifecycle,

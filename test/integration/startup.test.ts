@@ -25,6 +25,7 @@ import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka
 import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { configEnv, isolatedConfig } from '../support/processor-harness.js';
+import { JWT_SECRET } from '../support/api-harness.js';
 import { waitFor } from '../support/wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -247,4 +248,42 @@ describe('start-up with Kafka not ready (fault row 39)', () => {
     });
     expect(run.exit).toBeUndefined();
   }, 150_000);
+});
+
+describe('access defaults at start (fail closed)', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+  });
+  const failed = (run: { exit?: string; output: string }) => () => {
+    if (run.exit !== undefined) throw new Error(`the service ${run.exit}:\n${run.output.slice(-4000)}`);
+    return true;
+  };
+
+  it('refuses to start in production without a router secret, naming the variable', async () => {
+    const run = spawnService({ ...configEnv(isolatedConfig()), NODE_ENV: 'production', JWT_SECRET, PORT: String(await freePort()) }, cleanup);
+    await waitFor(() => run.exit !== undefined, { timeoutMs: 30_000, what: 'the service to exit' });
+    expect(run.exit).not.toBe('exit 0');
+    expect(run.output).toMatch(/production needs ROUTER_SECRET/);
+  }, 60_000);
+
+  it('starts in production with ROUTER_SECRET=none, logs that the router check is off, and serves metrics on their own port only', async () => {
+    const [httpPort, metricsPort] = [await freePort(), await freePort()];
+    const run = spawnService({ ...configEnv(isolatedConfig()), NODE_ENV: 'production', JWT_SECRET, ROUTER_SECRET: 'none', PORT: String(httpPort), METRICS_PORT: String(metricsPort) }, cleanup);
+    const base = `http://127.0.0.1:${httpPort}`;
+    await waitFor(async () => failed(run)() && (await get(`${base}/health/ready`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, intervalMs: 200, what: 'ready' });
+    expect(run.output.split('\n').filter((l) => l.includes('access is open'))).toEqual([expect.stringContaining('ROUTER_SECRET=none, so the router check is off')]);
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toMatch(/^uas_http_requests_total\{route="\/health\/ready",status="200"\} \d+$/m);
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+  }, 90_000);
+
+  it('says in one line, in development without keys, that access is open', async () => {
+    const httpPort = await freePort();
+    const run = spawnService({ ...configEnv(isolatedConfig()), NODE_ENV: 'development', PORT: String(httpPort) }, cleanup);
+    await waitFor(async () => failed(run)() && (await get(`http://127.0.0.1:${httpPort}/health/ready`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, intervalMs: 200, what: 'ready' });
+    const lines = run.output.split('\n').filter((l) => l.includes('access is open'));
+    expect(lines).toEqual([expect.stringMatching(/development mode, access is open: no JWT key, so every caller is internal and reads every user; no router secret, so anyone may call/)]);
+  }, 90_000);
 });

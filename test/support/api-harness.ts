@@ -1,13 +1,14 @@
-/** Starts the API on a free loopback port over the real Redis, for HTTP-level tests. */
+/** Starts the API (HTTP and graphql-ws) on a free loopback port over the given store, for transport-level tests. */
 import { SignJWT } from 'jose';
-import { createAuthenticator } from '../../src/api/auth.js';
+import { createAuthenticator } from '../../src/access/credentials.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import type { Config } from '../../src/config.js';
-import { createContextFactory } from '../../src/graphql/context.js';
+import { createContextFactory, type LiveDeps } from '../../src/graphql/context.js';
+import { createGraphQLPolicy } from '../../src/graphql/policy.js';
 import { createSubgraphSchema } from '../../src/graphql/schema.js';
 import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { ItemGraphStore } from '../../src/stores/item-graph.js';
 import { createMemoryItemGraphStore } from '../../src/stores/memory-item-graph-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
@@ -23,26 +24,30 @@ export async function startApi(
   config: Config,
   store: UserStateStore,
   itemGraph: ItemGraphStore = createMemoryItemGraphStore(config.recommendations),
+  opts: { live?: LiveDeps; metrics?: Metrics } = {},
 ): Promise<ApiServer & { lifecycle: Lifecycle }> {
   const logger = createLogger('silent');
   const lifecycle = new Lifecycle(logger);
   const api = await startApiServer({
     host: '127.0.0.1',
     port: 0,
-    schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
-    context: createContextFactory({
-      userStates: store,
-      itemGraph,
-      features: config.features,
-      recommendations: config.recommendations,
-      maxBatchSize: config.api.entityBatchSize,
+    policy: createGraphQLPolicy({
+      schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),
+      limits: config.api,
+      authenticator: createAuthenticator(config.auth),
+      context: createContextFactory({
+        userStates: store,
+        itemGraph,
+        features: config.features,
+        recommendations: config.recommendations,
+        maxBatchSize: config.api.entityBatchSize,
+        ...(opts.live ? { live: opts.live } : {}),
+      }),
     }),
-    authenticator: createAuthenticator(config.auth),
-    routerSecret: config.auth.routerSecret,
-    limits: config.api,
+    subscriptions: config.api.subscriptions,
     dependencies: [{ name: 'redis', check: () => store.ping() }],
     lifecycle,
-    metrics: createMetrics(),
+    metrics: opts.metrics ?? createMetrics(),
     logger,
   });
   lifecycle.ready();

@@ -43,6 +43,8 @@ export function configEnv(c: Config): Record<string, string> {
     REDIS_KEY_PREFIX: c.redis.keyPrefix, TOPIC_ACTIVITY: t.activity, TOPIC_ACTIVITY_RETRY: t.activityRetry,
     TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates,
     TOPIC_CDC: t.cdc, TOPIC_ITEM_UPDATES: t.itemUpdates, TOPIC_SYNC_PARKED: t.syncParked, PROCESSOR_GROUP: c.processor.groupId,
+    // Metrics on a free port: several children may run at once.
+    METRICS_PORT: '0',
   };
 }
 

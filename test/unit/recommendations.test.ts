@@ -7,7 +7,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Viewer } from '../../src/api/auth.js';
+import type { Viewer } from '../../src/access/viewer.js';
 import { loadConfig } from '../../src/config.js';
 import type { ActivityEvent } from '../../src/features/activity.js';
 import { graphDelta } from '../../src/features/cooccurrence.js';

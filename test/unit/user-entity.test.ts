@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Viewer } from '../../src/api/auth.js';
+import type { Viewer } from '../../src/access/viewer.js';
 import { loadConfig } from '../../src/config.js';
 import type { ActivityEvent } from '../../src/features/activity.js';
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';

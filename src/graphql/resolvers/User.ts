@@ -1,4 +1,4 @@
-import { mayReadPrivate, mayReadPublic } from '../../api/auth.js';
+import { mayReadPrivate, mayReadPublic } from '../../access/viewer.js';
 import { scoreOf } from '../../features/view.js';
 import type { Recommended } from '../../features/recommend.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
