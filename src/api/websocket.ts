@@ -2,11 +2,11 @@
  * graphql-ws on the API's HTTP server and path: a thin adapter over the
  * GraphQL policy (graphql/policy.ts), the same one HTTP uses.
  *
- * - At the upgrade: the path, and the instance's socket cap (503).
+ * - At the upgrade (ws-binding.ts): the path, and the instance's socket cap (503).
  * - At `connection_init`: the policy admits the router secret (upgrade
  *   header or connection param) and the user's JWT (connection param
- *   `authorization: "Bearer …"`), then the per-user socket cap. The socket
- *   is closed when its token expires.
+ *   `authorization: "Bearer …"`), then, on a client's socket, the per-user
+ *   socket cap. The socket is closed when its token expires.
  * - Per subscription: the policy parses and validates it; a per-socket cap
  *   (a router's socket, which a gateway multiplexes, has a larger one); the
  *   resolver authorizes it (a router deduplicates upstream subscriptions, so
@@ -15,19 +15,17 @@
  *   coded error.
  * - Frames: `maxPayload`, and bounded fragments and buffered chunks (ws).
  */
-import type { IncomingMessage, Server } from 'node:http';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
 import { principalOf } from '../access/viewer.js';
 import { ErrorCode } from '../graphql/errors.js';
 import type { GraphQLPolicy } from '../graphql/policy.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { bindGraphQLWs, type SocketExtra } from './ws-binding.js';
 
 /** The bounds of the socket transport (config `api.subscriptions`). */
 export interface SocketLimits {
@@ -37,7 +35,7 @@ export interface SocketLimits {
   readonly maxSubscriptionsPerRouterSocket: number;
   /** Open sockets on this instance; an upgrade past it is answered 503. */
   readonly maxSockets: number;
-  /** Open sockets of one principal on this instance; past it, `connection_init` is refused with {@link SocketClose.TooManySockets}. */
+  /** Open sockets of one principal on a client's sockets (not a router's); past it, `connection_init` is refused with {@link SocketClose.TooManySockets}. */
   readonly maxSocketsPerUser: number;
   /** A socket that sends no `connection_init` this long is closed with 4408. */
   readonly connectionInitTimeoutMs: number;
@@ -70,13 +68,13 @@ export const SocketClose = {
 /** ws's limits on a message in parts: a 1-byte fragment flood ends at the first of these. */
 const MAX_FRAGMENTS = 1024;
 const MAX_BUFFERED_CHUNKS = 4096;
+/** Keep-alive pings, as graphql-ws's own binding sends them. */
+const KEEP_ALIVE_MS = 12_000;
 /** setTimeout's largest delay: a token valid for longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // A type alias, not an interface: graphql-ws wants an indexable record.
-type Extra = {
-  readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+type Extra = SocketExtra & {
   session?: Session;
   subscriptions?: number;
 };
@@ -85,13 +83,6 @@ const param = (params: Readonly<Record<string, unknown>> | undefined, name: stri
   const value = params?.[name] ?? params?.[name.toLowerCase()];
   return typeof value === 'string' ? value : undefined;
 };
-
-/** Answers an upgrade with a plain HTTP refusal and drops the connection. */
-function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 503 ? ErrorCode.SERVICE_UNAVAILABLE : 'BAD_REQUEST' } }] });
-  const lines = Object.entries({ connection: 'close', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers }).map(([k, v]) => `${k}: ${v}`);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
-}
 
 /** Closes `socket` when its session's token expires. */
 function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
@@ -109,20 +100,7 @@ function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
 export function startSubscriptionServer(o: SubscriptionServerOptions): { close(): Promise<void> } {
   const { policy, limits } = o;
   const log = o.logger.child({ component: 'websocket' });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, maxFragments: MAX_FRAGMENTS, maxBufferedChunks: MAX_BUFFERED_CHUNKS });
   const perPrincipal = new Map<string, number>();
-
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '/').split('?', 1)[0];
-    if (path !== o.path) return refuseUpgrade(socket, 404, 'No WebSocket endpoint here.');
-    if (wss.clients.size >= limits.maxSockets) return refuseUpgrade(socket, 503, 'Too many sockets on this instance; try again shortly.', { 'retry-after': '5' });
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
-  };
-  o.httpServer.on('upgrade', onUpgrade);
-  wss.on('connection', (socket) => {
-    o.metrics.live.sockets.inc();
-    socket.once('close', () => o.metrics.live.sockets.dec());
-  });
 
   /** Counts the socket against its principal while it is open; false when over the cap. */
   function claimSlot(socket: WebSocket, principal: string): boolean {
@@ -137,7 +115,7 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
     return true;
   }
 
-  const server = useServer<Record<string, unknown> | undefined, Extra>(
+  return bindGraphQLWs<Record<string, unknown> | undefined, Extra>(
     {
       schema: policy.schema,
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
@@ -155,7 +133,8 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
           return false;
         }
         if (session.viewer.kind === 'anonymous') return false;
-        if (!claimSlot(socket, principalOf(session.viewer))) {
+        // A router's sockets carry many users' subscriptions (and a gateway opens several at once): the instance cap bounds them.
+        if (!session.router && !claimSlot(socket, principalOf(session.viewer))) {
           socket.close(SocketClose.TooManySockets.code, SocketClose.TooManySockets.reason);
           return false;
         }
@@ -181,13 +160,19 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
       },
     },
-    wss,
-  );
-  return {
-    async close() {
-      o.httpServer.off('upgrade', onUpgrade);
-      await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    {
+      httpServer: o.httpServer,
+      path: o.path,
+      maxSockets: limits.maxSockets,
+      maxPayload: limits.maxPayloadBytes,
+      maxFragments: MAX_FRAGMENTS,
+      maxBufferedChunks: MAX_BUFFERED_CHUNKS,
+      keepAliveMs: KEEP_ALIVE_MS,
+      logger: o.logger,
+      onSocket: (socket) => {
+        o.metrics.live.sockets.inc();
+        socket.once('close', () => o.metrics.live.sockets.dec());
+      },
     },
-  };
+  );
 }

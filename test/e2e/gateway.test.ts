@@ -15,7 +15,7 @@ import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
 import { query, sseSubscribe, startSupergraph } from '../support/gateway.js';
-import { startLiveApi } from '../support/live.js';
+import { startLiveApi, type LiveApi } from '../support/live.js';
 import { waitFor } from '../support/wait-for.js';
 import { isolatedConfig, produce, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 
@@ -24,6 +24,7 @@ describe('the supergraph through a real gateway', () => {
   const cleanup: (() => Promise<void>)[] = [];
   let store: UserStateStore;
   let gatewayUrl: string;
+  let api: LiveApi;
 
   beforeAll(async () => {
     const logger = createLogger('silent');
@@ -33,7 +34,7 @@ describe('the supergraph through a real gateway', () => {
     const itemGraph = createRedisItemGraphStore({ redis: connectRedis(config.redis.url, 2000), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
     const processor = createProcessor({ kafka, store, itemGraph, config, logger });
     await processor.start();
-    const api = await startLiveApi(config);
+    api = await startLiveApi(config);
     const supergraph = await startSupergraph(api.url);
     gatewayUrl = supergraph.url;
     cleanup.push(() => store.close(), () => itemGraph.close(), () => processor.stop(), () => api.stop(), () => supergraph.stop());
@@ -48,8 +49,10 @@ describe('the supergraph through a real gateway', () => {
     await produce(kafka, config.kafka.topics.activity, events.map(toMessage));
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity]);
     produceOne = (e) => produce(kafka, config.kafka.topics.activity, [toMessage(e)]);
+    produceMany = (es) => produce(kafka, config.kafka.topics.activity, es.map(toMessage));
   });
   let produceOne: (e: ActivityEvent) => Promise<void>;
+  let produceMany: (es: ActivityEvent[]) => Promise<void>;
   afterAll(async () => {
     for (const f of cleanup.reverse()) await f();
   });
@@ -111,6 +114,35 @@ describe('the supergraph through a real gateway', () => {
       sub.close();
     }
   });
+
+  it('carries 500 subscriptions with one internal token on the gateway’s one upstream socket, and pushes to every one', async () => {
+    type Event = { data?: { userActivityChanged: { id: string; features: { version: number } } }; errors?: unknown[] };
+    const sockets = async () => (await api.metrics.live.sockets.get()).values[0]?.value ?? 0;
+    const internal = await token('storefront-backend', 'activity:read:any');
+    const users = Array.from({ length: 500 }, (_, i) => `fan-${i}`);
+    const open = (u: string) => sseSubscribe(gatewayUrl, `subscription { userActivityChanged(userId: "${u}") { id features { version } } }`, internal);
+    // The first opens the gateway's upstream socket for these credentials; the others share it.
+    const subs = [open(users[0]!)];
+    const versions = (i: number) => (subs[i]!.events as Event[]).map((e) => e.data?.userActivityChanged.features.version ?? -1);
+    try {
+      await waitFor(() => subs[0]!.events.length >= 1, { timeoutMs: 20_000, what: 'the first snapshot through the gateway' });
+      const socketsWithOne = await sockets();
+      subs.push(...users.slice(1).map(open));
+      await waitFor(() => subs.every((s) => s.events.length >= 1), { timeoutMs: 60_000, intervalMs: 100, what: '500 snapshots through the gateway' });
+      expect(users.filter((_, i) => versions(i)[0] !== 0)).toEqual([]);
+      // No new socket upstream for the other 499: they share the first one, far past a client socket's cap of 100.
+      // (An earlier test's socket may close meanwhile.)
+      const socketsWithAll = await sockets();
+      expect(socketsWithAll).toBeGreaterThanOrEqual(1);
+      expect(socketsWithAll).toBeLessThanOrEqual(socketsWithOne);
+      const now = Date.now();
+      await produceMany(users.map((userId, i) => ({ eventId: `fan-${i}`, userId, type: 'VIEW', itemId: `sku-${i % 7}`, occurredAt: now })));
+      await waitFor(() => subs.every((s) => s.events.length >= 2), { timeoutMs: 60_000, intervalMs: 100, what: '500 pushes through the gateway' });
+      expect(users.filter((_, i) => versions(i)[1] !== 1)).toEqual([]);
+    } finally {
+      for (const s of subs) s.close();
+    }
+  }, 150_000);
 
   it('applies the subgraph’s own access rules behind the gateway', async () => {
     const asU2 = await query(gatewayUrl, `{ user(id: "u1") { username tier features { version } } }`, await token('u2'));

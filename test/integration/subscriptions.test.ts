@@ -21,7 +21,7 @@ type Changed = { userActivityChanged: { id: string; activityScore: number; tier:
 const QUERY = `subscription ($id: ID!, $since: Int) { userActivityChanged(userId: $id, since: $since) { id activityScore tier features { version } } }`;
 
 describe('subscriptions on real Kafka and Redis', () => {
-  const config = isolatedConfig({ JWT_SECRET, ROUTER_SECRET, WS_INIT_TIMEOUT_MS: '500', WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3', WS_MAX_PAYLOAD_BYTES: '4096' });
+  const config = isolatedConfig({ JWT_SECRET, ROUTER_SECRET });
   const cleanup: (() => Promise<void>)[] = [];
   let kafka: ReturnType<typeof createKafka>;
   let store: UserStateStore;
@@ -129,22 +129,6 @@ describe('subscriptions on real Kafka and Redis', () => {
     await any.count(1);
     expect(any.events[0]!.userActivityChanged.id).toBe('bob');
     await internal.client.dispose();
-  });
-
-  it('closes a socket that never initialises (4408), caps subscriptions per socket, and refuses an oversized frame (1009)', async () => {
-    const raw = new (await import('ws')).default(a.wsUrl, 'graphql-transport-ws');
-    const code = await new Promise<number>((resolve) => raw.once('close', (c: number) => resolve(c)));
-    expect(code).toBe(4408);
-
-    const { client } = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}` });
-    const subs = Array.from({ length: 4 }, () => subscribe<Changed>(client, QUERY, { id: 'dave' }));
-    await waitFor(() => subs.filter((s) => s.events.length > 0).length === 3 && subs[3]!.errors.length > 0, { what: 'three subscriptions and one refusal' });
-    expect(JSON.stringify(subs[3]!.errors)).toMatch(/at most 3 subscriptions per connection/);
-    await client.dispose();
-
-    const big = wsClient(a.wsUrl, { authorization: `Bearer ${await token('dave')}`, padding: 'x'.repeat(8192) });
-    expect((await big.closed).code).toBe(1009);
-    await big.client.dispose();
   });
 
   it('lets a client that stops reading fall behind alone: others keep up, and it later gets the newest state, not a backlog', async () => {
