@@ -5,6 +5,7 @@
  * (CSRF, batching) are tested on HTTP at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { JWT_SECRET, ROUTER_SECRET, startApi, token } from '../support/api-harness.js';
@@ -162,10 +163,11 @@ describe.each(TRANSPORTS)('subgraph access rules over %s', (transport) => {
 describe('HTTP-only rules', () => {
   let url: string;
   let stop: () => Promise<void>;
+  const metrics = createMetrics();
   beforeAll(async () => {
     const c = config();
     const store = createRedisUserStateStore({ redis: connectRedis(c.redis.url, 2000), keyPrefix: c.redis.keyPrefix, params: c.features });
-    const api = await startApi(c, store);
+    const api = await startApi(c, store, undefined, { metrics });
     url = api.url;
     stop = async () => {
       await api.stop();
@@ -183,6 +185,22 @@ describe('HTTP-only rules', () => {
     const body = await malformed.text();
     expect(JSON.parse(body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
     expect(body).not.toMatch(/at .*\(|node_modules/);
+  });
+
+  it('adds no metric series for 10,000 requests to random paths (row 37)', async () => {
+    // The service's own series; Node's default ones (GC kinds, heap spaces) appear as the process runs, whatever it serves.
+    const series = async () => (await metrics.registry.getMetricsAsJSON()).filter((m) => m.name.startsWith('uas_')).reduce((n, m) => n + m.values.length, 0);
+    const base = url.replace(/\/graphql$/, '');
+    const random = (i: number) => `${i % 2 ? '' : '/graphql'}/${Math.random().toString(36).slice(2)}/${i}`;
+    const hit = (i: number) => fetch(`${base}${random(i)}`, { method: i % 3 ? 'GET' : 'POST' }).then((r) => r.arrayBuffer());
+    // The first of each kind (a 404 elsewhere, a 401 under /graphql, by GET and by POST) may add its series.
+    await Promise.all([0, 1, 2, 3, 4, 5].map(hit));
+    const before = await series();
+    for (let i = 0; i < 10_000; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => hit(i + j)));
+    expect(await series()).toBe(before);
+    const requests = (await metrics.httpRequests.get()).values;
+    for (const v of requests) expect(['/graphql', '/health/live', '/health/ready', 'other']).toContain(v.labels.route);
+    expect(requests.filter((v) => v.labels.route === 'other').reduce((n, v) => n + v.value, 0)).toBe(10_006);
   });
 
   it('blocks a CSRF-style GET and a text/plain POST (row 26)', async () => {

@@ -30,6 +30,17 @@ describe('config', () => {
     expect(() => loadConfig({}, { NODE_ENV: 'production' })).toThrow(/development only/);
   });
 
+  it('fails closed in production: a router secret is required (none opts out), tokens need exp, metrics stay on loopback', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:2', MONGO_URL: 'mongodb://127.0.0.1:4', JWT_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig({}, prod)).toThrow(/production needs ROUTER_SECRET .* set ROUTER_SECRET=none/);
+    expect(() => loadConfig({}, { ...prod, ROUTER_SECRET: 'short' })).toThrow(/ROUTER_SECRET/);
+    const optedOut = loadConfig({}, { ...prod, ROUTER_SECRET: 'none' });
+    expect(optedOut.auth).toMatchObject({ routerSecret: undefined, requireExpiry: true });
+    expect(loadConfig({}, { ...prod, ROUTER_SECRET: 'r'.repeat(16) }).auth.routerSecret).toBe('r'.repeat(16));
+    expect(optedOut.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({}, {}).auth.requireExpiry).toBe(false);
+  });
+
   it('reads the recommendation bounds and refuses anchors beyond the recent items', () => {
     const c = loadConfig({}, { RECS_ANCHORS: '5', RECS_NEIGHBOURS: '20', TRENDING_HALF_LIFE_HOURS: '2', RECOMMENDATIONS: 'off' });
     expect(c.recommendations).toMatchObject({ enabled: false, anchors: 5, neighbours: 20, maxLimit: 50, trendingHalfLifeMs: 7_200_000 });
