@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   await store.applyEvents(new Map([...events].map(([u, es]) => [u, es.map((event) => ({ event, arrivedAt: now }))])), now);
   await store.close();
 
-  const jwt = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').sign(Buffer.from(JWT_SECRET));
+  const jwt = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
   const headers = { 'router-authorization': ROUTER_SECRET, authorization: `Bearer ${jwt}` };
   const QUERIES = {
     score: 'id activityScore tier',
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       variables: { r: Array.from({ length: n }, (_, i) => ({ __typename: 'User', id: `u${(i * 37) % USERS}` })) },
     });
   const env = (extra: Record<string, string>) => ({
-    ...servers, REDIS_KEY_PREFIX: config.redis.keyPrefix, ROLES: 'api', PORT: '0', JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', ...extra,
+    ...servers, REDIS_KEY_PREFIX: config.redis.keyPrefix, ROLES: 'api', PORT: '0', METRICS_PORT: '0', JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', ...extra,
   });
 
   const results: Record<string, unknown> = {};

@@ -73,13 +73,13 @@ async function main(): Promise<void> {
   const env = {
     ...servers, REDIS_KEY_PREFIX: config.redis.keyPrefix, TOPIC_ACTIVITY: t.activity, TOPIC_ACTIVITY_RETRY: t.activityRetry,
     TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates, TOPIC_CDC: t.cdc,
-    PROCESSOR_GROUP: config.processor.groupId, JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', PORT: '0',
+    PROCESSOR_GROUP: config.processor.groupId, JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', PORT: '0', METRICS_PORT: '0',
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '10',
   };
   const processor = await start('processor', env);
   const api = await start('api', env);
   const wsUrl = api.url!.replace('http://', 'ws://');
-  const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').sign(Buffer.from(JWT_SECRET));
+  const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
 
   const latencies: number[] = [];
   let measuring = false;
