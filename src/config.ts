@@ -9,7 +9,7 @@ import { ACTIVITY_TYPES, DEFAULT_WEIGHTS, type ActivityType } from './features/a
 import { DEFAULT_FEATURE_PARAMS, DEFAULT_RECOMMENDATION_PARAMS, type FeatureParams, type RecommendationParams } from './features/params.js';
 import { WINDOW_NAMES } from './features/windows.js';
 
-export const ROLES = ['api', 'processor', 'sync'] as const;
+export const ROLES = ['api', 'processor', 'sync', 'collector'] as const;
 export type Role = (typeof ROLES)[number];
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -33,6 +33,28 @@ const roles = z
     }
     return [...new Set(wanted)] as Role[];
   });
+
+/** `app=key` pairs, comma- or newline-separated: the app keys the collector accepts. */
+const appKeys = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const byKey: Record<string, string> = {};
+    for (const pair of value.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+      const [app, key, extra] = pair.split('=').map((x) => x.trim());
+      if (!app || !key || extra !== undefined || key.length < 8) {
+        ctx.addIssue({ code: 'custom', message: `"${pair.replace(/=.*/, '=…')}" is not app=key with a key of at least 8 characters` });
+        return z.NEVER;
+      }
+      byKey[key] = app;
+    }
+    return byKey;
+  });
+
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
 
 /** `TYPE=weight` pairs, e.g. `PURCHASE=12,LOGIN=0`; unnamed types keep their default. */
 const weights = z
@@ -139,6 +161,16 @@ const EnvSchema = z.object({
   SYNC_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
   SYNC_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
   SYNC_PARK_AFTER: z.coerce.number().int().min(1).default(5),
+
+  COLLECTOR_PORT: int(4003),
+  COLLECTOR_MAX_BATCH: z.coerce.number().int().min(1).default(500),
+  COLLECTOR_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  COLLECTOR_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).default(5000),
+  COLLECTOR_CORS_ORIGINS: list,
+  COLLECTOR_APP_KEYS: appKeys,
+  COLLECTOR_RATE_PER_APP: z.coerce.number().int().min(1).default(20_000),
+  COLLECTOR_RATE_PER_IP: z.coerce.number().int().min(1).default(2_000),
+  COLLECTOR_BURST_SECONDS: z.coerce.number().int().min(1).default(2),
 
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
@@ -259,6 +291,24 @@ export interface Config {
     /** Refuse tokens without `exp` (production): a socket is closed when its token expires. */
     readonly requireExpiry: boolean;
   };
+  readonly collector: {
+    readonly host: string;
+    readonly port: number;
+    /** Events in one request (a JSON array or NDJSON lines). */
+    readonly maxBatch: number;
+    /** A larger body is refused with 413 before the rest is read. */
+    readonly maxBodyBytes: number;
+    /** Kafka must acknowledge (acks = all) within this, or the request is answered 503. */
+    readonly ackTimeoutMs: number;
+    /** Browser origins allowed by CORS (`*`: any). */
+    readonly corsOrigins: readonly string[];
+    /** App key → app id; empty: in development every caller is app `default`. */
+    readonly appKeys: Readonly<Record<string, string>>;
+    /** Events per second, per app and per client IP; a burst may spend `burstSeconds` of it at once. */
+    readonly ratePerApp: number;
+    readonly ratePerIp: number;
+    readonly burstSeconds: number;
+  };
   readonly mongo: { readonly url: string; readonly db: string };
   readonly features: FeatureParams;
   readonly recommendations: RecommendationParams & {
@@ -293,6 +343,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   }
   if (e.NODE_ENV === 'production' && !e.ROUTER_SECRET) {
     throw new ConfigError('production needs ROUTER_SECRET (what the router sends in router-authorization); set ROUTER_SECRET=none to serve without the router check');
+  }
+  if (e.NODE_ENV === 'production' && e.ROLES.includes('collector') && Object.keys(e.COLLECTOR_APP_KEYS).length === 0) {
+    throw new ConfigError('the collector needs COLLECTOR_APP_KEYS (app=key,…) in production: without them any caller could send events');
   }
   if (e.TOP_CATEGORIES > e.MAX_CATEGORIES_PER_USER) {
     throw new ConfigError(`TOP_CATEGORIES (${e.TOP_CATEGORIES}) cannot exceed MAX_CATEGORIES_PER_USER (${e.MAX_CATEGORIES_PER_USER}): the top ones are among those kept`);
@@ -364,6 +417,18 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       audience: e.JWT_AUDIENCE,
       internalScope: e.INTERNAL_SCOPE,
       requireExpiry: e.NODE_ENV === 'production',
+    },
+    collector: {
+      host: e.HOST,
+      port: e.COLLECTOR_PORT,
+      maxBatch: e.COLLECTOR_MAX_BATCH,
+      maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
+      ackTimeoutMs: e.COLLECTOR_ACK_TIMEOUT_MS,
+      corsOrigins: e.COLLECTOR_CORS_ORIGINS,
+      appKeys: e.COLLECTOR_APP_KEYS,
+      ratePerApp: e.COLLECTOR_RATE_PER_APP,
+      ratePerIp: e.COLLECTOR_RATE_PER_IP,
+      burstSeconds: e.COLLECTOR_BURST_SECONDS,
     },
     mongo: { url: e.MONGO_URL ?? '', db: e.MONGO_DB },
     features: {

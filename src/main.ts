@@ -1,7 +1,7 @@
 /**
  * Entry point. One codebase, roles chosen at start:
  *
- *   main [--role api|processor|sync|all] [--services local]
+ *   main [--role api|processor|sync|collector|all] [--services local]
  *   main replay --prefix <redis key prefix>
  *   main recover
  *   main redrive-parked
@@ -26,6 +26,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { startApiRole } from './roles/api.js';
+import { startCollectorRole } from './roles/collector.js';
 import { startProcessorRole } from './roles/processor.js';
 import { startSyncRole } from './roles/sync.js';
 import { redriveParked } from './sync/parked.js';
@@ -59,6 +60,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     starting.push(startApiRole(config, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
   }
   if (config.roles.includes('sync')) startSyncRole(config, stores, lifecycle, logger, metrics);
+  if (config.roles.includes('collector')) {
+    if (config.adapters === 'memory') logger.warn('the collector role needs Kafka; embedded mode serves the API only');
+    else starting.push(startCollectorRole(config, lifecycle, logger, metrics).then((url) => void process.stdout.write(`Collector: ${url}/v1/events\n`)));
+  }
   await Promise.all([mongodb, ...starting]);
   lifecycle.ready();
 }

@@ -30,7 +30,7 @@ import type { GraphQLPolicy } from '../graphql/policy.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { readiness, type DependencyCheck } from './health.js';
+import { readiness, type DependencyCheck } from '../observability/health.js';
 import { startSubscriptionServer, type SocketLimits } from './websocket.js';
 
 export interface ApiServerOptions {

@@ -10,44 +10,12 @@
  * Anything else throws a DecodeError, which names the field at fault.
  */
 import { z } from 'zod';
-import { ACTIVITY_TYPES, ITEM_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
+import { ActivityEventSchema as ActivitySchema, fieldErrorsOf, id, instant } from '../contracts/activity-event.js';
+import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
 import type { ProfileUpdate } from '../features/apply.js';
 import { DecodeError } from '../errors.js';
 
 export type Decoded<T> = { readonly kind: 'event'; readonly value: T } | { readonly kind: 'skip'; readonly reason: string };
-
-const MAX_PROPS_BYTES = 4096;
-
-/** ISO-8601 text or epoch milliseconds → epoch ms. */
-const instant = z.union([
-  z.number().int().nonnegative(),
-  z.string().transform((s, ctx) => {
-    const ms = Date.parse(s);
-    if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'not an ISO-8601 time' });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-]);
-
-const id = z.union([z.string().min(1).max(256), z.number().int().transform(String)]);
-
-const ActivitySchema = z
-  .object({
-    eventId: id,
-    userId: id,
-    type: z.enum(ACTIVITY_TYPES),
-    itemId: id.optional(),
-    category: z.string().min(1).max(128).optional(),
-    occurredAt: instant,
-    source: z.string().max(128).optional(),
-    props: z
-      .record(z.string(), z.unknown())
-      .refine((p) => JSON.stringify(p).length <= MAX_PROPS_BYTES, `props larger than ${MAX_PROPS_BYTES} bytes`)
-      .optional(),
-  })
-  .refine((e) => !ITEM_TYPES.has(e.type) || e.itemId !== undefined, { message: 'itemId is required for item events', path: ['itemId'] });
 
 const RowSchema = z.object({
   id: id,
@@ -89,7 +57,7 @@ function parseJson(raw: Buffer | null): unknown {
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  const issues = fieldErrorsOf(parsed.error).map((e) => `${e.path}: ${e.message}`).join('; ');
   throw new DecodeError(`invalid ${what}: ${issues}`);
 }
 

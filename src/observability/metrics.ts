@@ -32,6 +32,14 @@ export interface Metrics {
     readonly recoveries: Counter;
     readonly parked: Counter;
   };
+  readonly collector: {
+    readonly requests: Counter<'status' | 'app'>;
+    /** Events accepted (acknowledged by Kafka) or rejected, by reason. */
+    readonly events: Counter<'outcome' | 'reason'>;
+    readonly produceDuration: Histogram;
+    readonly rateLimited: Counter<'scope'>;
+    readonly bodyBytes: Histogram;
+  };
   /** Counts what every batch of `applier` did. */
   observeApplier(applier: BatchApplier): void;
 }
@@ -103,6 +111,18 @@ export function createMetrics(): Metrics {
       recovering: new Gauge({ name: 'uas_recovery_in_progress', help: '1 while this processor stops, recovers or waits for another instance to recover a lost Redis', registers: [registry] }),
       recoveries: new Counter({ name: 'uas_recoveries_total', help: 'Times this processor restarted its consumers after Redis lost its state', registers: [registry] }),
       parked: new Counter({ name: 'uas_sync_parked_users_total', help: 'User snapshots the sync parked on the parked-users topic because MongoDB would not take them (re-drive: npm run redrive-parked)', registers: [registry] }),
+    },
+    collector: {
+      requests: new Counter({ name: 'uas_collector_requests_total', help: 'Collector requests by status and app (unknown when no app key matched)', labelNames: ['status', 'app'], registers: [registry] }),
+      events: new Counter({ name: 'uas_collector_events_total', help: 'Events accepted (Kafka acknowledged) or rejected (invalid, not_json)', labelNames: ['outcome', 'reason'], registers: [registry] }),
+      produceDuration: new Histogram({
+        name: 'uas_collector_produce_duration_seconds',
+        help: 'From the send of a request\'s events to Kafka\'s acknowledgement (acks = all)',
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+        registers: [registry],
+      }),
+      rateLimited: new Counter({ name: 'uas_collector_rate_limited_total', help: 'Requests refused with 429, by the limit hit (app or ip)', labelNames: ['scope'], registers: [registry] }),
+      bodyBytes: new Histogram({ name: 'uas_collector_body_bytes', help: 'Bytes of event request bodies read', buckets: [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576], registers: [registry] }),
     },
     observeApplier(applier) {
       applier.on('batch', (b) => {

@@ -3,7 +3,7 @@
  * their in-process twins in embedded mode. Both kinds pass the same contract
  * tests (test/contract).
  */
-import type { DependencyCheck } from '../api/health.js';
+import type { DependencyCheck } from '../observability/health.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from './item-graph.js';

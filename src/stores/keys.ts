@@ -52,6 +52,8 @@ export interface TrendingKeys {
 }
 
 export interface RedisKeys {
+  /** The collector's rate limits: rate-limiter-flexible appends `:<app or ip>` to this prefix. */
+  readonly rateLimitPrefix: string;
   user(userId: string): UserKeys;
   item(itemId: string): ItemKeys;
   readonly sync: SyncKeys;
@@ -60,6 +62,7 @@ export interface RedisKeys {
 
 export function redisKeys(prefix: string): RedisKeys {
   return {
+    rateLimitPrefix: `${prefix}rate`,
     user(userId) {
       const tag = `${prefix}{u:${userId}}`;
       return {

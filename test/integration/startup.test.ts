@@ -269,7 +269,7 @@ describe('access defaults at start (fail closed)', () => {
 
   it('starts in production with ROUTER_SECRET=none, logs that the router check is off, and serves metrics on their own port only', async () => {
     const [httpPort, metricsPort] = [await freePort(), await freePort()];
-    const run = spawnService({ ...configEnv(isolatedConfig()), NODE_ENV: 'production', JWT_SECRET, ROUTER_SECRET: 'none', PORT: String(httpPort), METRICS_PORT: String(metricsPort) }, cleanup);
+    const run = spawnService({ ...configEnv(isolatedConfig()), NODE_ENV: 'production', JWT_SECRET, ROUTER_SECRET: 'none', COLLECTOR_APP_KEYS: 'web=web-key-0123', PORT: String(httpPort), METRICS_PORT: String(metricsPort) }, cleanup);
     const base = `http://127.0.0.1:${httpPort}`;
     await waitFor(async () => failed(run)() && (await get(`${base}/health/ready`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, intervalMs: 200, what: 'ready' });
     expect(run.output.split('\n').filter((l) => l.includes('access is open'))).toEqual([expect.stringContaining('ROUTER_SECRET=none, so the router check is off')]);

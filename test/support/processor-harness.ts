@@ -45,6 +45,7 @@ export function configEnv(c: Config): Record<string, string> {
     TOPIC_CDC: t.cdc, TOPIC_ITEM_UPDATES: t.itemUpdates, TOPIC_SYNC_PARKED: t.syncParked, PROCESSOR_GROUP: c.processor.groupId,
     // Metrics on a free port: several children may run at once.
     METRICS_PORT: '0',
+    COLLECTOR_PORT: '0',
   };
 }
 

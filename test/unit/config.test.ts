@@ -20,7 +20,7 @@ describe('config', () => {
   });
 
   it('expands roles, lets flags override the environment, and names a bad variable', () => {
-    expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync']);
+    expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync', 'collector']);
     expect(loadConfig({ ROLES: undefined }, { ROLES: 'sync,api' }).roles).toEqual(['sync', 'api']);
     expect(() => loadConfig({}, { ROLES: 'api,cron' })).toThrow(/ROLES: unknown role\(s\) cron/);
     expect(() => loadConfig({}, { PORT: 'http' })).toThrow(ConfigError);

@@ -1,0 +1,50 @@
+/**
+ * The collector role: events over HTTP (COLLECTOR_PORT), validated with the
+ * processor's own contract, limited per app and per client IP through Redis,
+ * and produced to `user-activity` (key = userId) before the sender hears 202.
+ *
+ * The server starts first, so /health/live answers at once; /health/ready
+ * waits for Kafka to answer.
+ */
+import type { Admin } from 'kafkajs';
+import { createEventProducer } from '../collector/producer.js';
+import { createEventLimiter } from '../collector/rate-limit.js';
+import { startCollectorServer } from '../collector/server.js';
+import type { Config } from '../config.js';
+import { createKafka } from '../ingest/kafka.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { redisKeys } from '../stores/keys.js';
+import { connectRedis } from '../stores/redis-user-state-store.js';
+
+export async function startCollectorRole(config: Config, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
+  const kafka = createKafka(config.kafka, logger);
+  const producer = createEventProducer(kafka, config.kafka.topics.activity);
+  const redis = connectRedis(config.redis.url, config.redis.commandTimeoutMs);
+  const limiter = createEventLimiter({ redis, keyPrefix: redisKeys(config.redis.keyPrefix).rateLimitPrefix }, config.collector);
+  let admin: Admin | undefined;
+  const kafkaAnswers = async () => {
+    admin ??= kafka.admin();
+    await admin.connect();
+    await admin.describeCluster();
+  };
+  const server = await startCollectorServer({
+    config: config.collector,
+    bounds: config.features,
+    producer,
+    limiter,
+    dependencies: [{ name: 'kafka', check: kafkaAnswers }],
+    lifecycle,
+    metrics,
+    logger,
+  });
+  lifecycle.onStop('collector', async () => {
+    await server.stop();
+    await Promise.allSettled([producer.close(), admin?.disconnect()]);
+    redis.disconnect();
+  });
+  await lifecycle.retryUntilStopped('kafka: collector producer', () => producer.connect());
+  logger.info({ url: server.url }, 'collector ready');
+  return server.url;
+}
