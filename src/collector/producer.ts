@@ -19,8 +19,25 @@ export interface EventProducer {
 }
 
 export function createEventProducer(kafka: Kafka, topic: string): EventProducer {
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const make = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  let producer = make();
   let healthy = false;
+  /** A replacement in progress after a failure; sends wait for it. */
+  let renewing: Promise<void> | undefined;
+  let failed = false;
+
+  function renew(): Promise<void> {
+    renewing ??= (async () => {
+      const old = producer;
+      old.disconnect().catch(() => undefined);
+      const fresh = make();
+      await fresh.connect();
+      producer = fresh;
+      failed = false;
+    })().finally(() => (renewing = undefined));
+    return renewing;
+  }
+
   return {
     get healthy() {
       return healthy;
@@ -31,12 +48,15 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
     },
     async send(events, { receivedAt, app }, deadlineMs) {
       const headers = { 'received-at': String(receivedAt), 'app-id': app };
-      const sent = producer.send({
-        topic,
-        acks: -1,
-        timeout: deadlineMs,
-        messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e), headers })),
-      });
+      const sent = (async () => {
+        if (failed) await renew();
+        await producer.send({
+          topic,
+          acks: -1,
+          timeout: deadlineMs,
+          messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e), headers })),
+        });
+      })();
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new DependencyError('kafka', new Error(`no acknowledgement within ${deadlineMs} ms`))), deadlineMs);
@@ -46,6 +66,7 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
         healthy = true;
       } catch (error) {
         healthy = false;
+        failed = true;
         // A send that lost the race still settles later; its outcome is the sender's retry to learn.
         sent.catch(() => undefined);
         throw error instanceof DependencyError ? error : new DependencyError('kafka', error);
