@@ -15,36 +15,17 @@
  *
  *   npm run bench -- entities [--connections 16] [--seconds 5]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import type { ActivityEvent } from '../src/features/activity.js';
 import { connectRedis, createRedisUserStateStore } from '../src/stores/redis-user-state-store.js';
-import { benchConfig, benchServers, machine } from './support.js';
+import { benchConfig, benchServers, machine, startServer } from './support.js';
 
 const JWT_SECRET = 'bench-secret-that-is-at-least-32-bytes';
 const ROUTER_SECRET = 'bench-router-secret-0123';
 const USERS = 1000;
-
-/** Runs `script` with node, as production does: compiled JavaScript, or TypeScript through tsx for bench helpers. */
-async function startServer(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /GraphQL: (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url, child };
-}
 
 async function run(url: string, body: string, headers: Record<string, string>, connections: number, seconds: number) {
   const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections, duration: seconds });

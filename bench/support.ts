@@ -1,4 +1,5 @@
 /** Shared helpers for benchmarks: servers, isolated config, timing and reporting. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { loadConfig, type Config } from '../src/config.js';
@@ -35,4 +36,23 @@ export async function withCpu<T>(run: () => Promise<T>): Promise<{ result: T; wa
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
   return { result, wallMs, cpuShare: (used.user + used.system) / 1000 / wallMs };
+}
+
+/** Runs `script` with node, as production does: compiled JavaScript, or TypeScript through tsx for bench helpers. */
+export async function startServer(script: string, env: Record<string, string>, ready = /GraphQL: (http:\/\/\S+)/): Promise<{ url: string; child: ChildProcess }> {
+  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, child };
 }

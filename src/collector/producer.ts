@@ -5,37 +5,89 @@
  * a DependencyError past the deadline: the caller answers 202 or 503 on that
  * alone. A send that outlives its deadline may still land; the sender then
  * retries with the same eventIds and the processor de-duplicates them.
+ *
+ * Requests that arrive while a produce is in flight wait for it and then go
+ * out together, in one produce (kafkajs batches nothing across calls): with
+ * one request in flight, sending each on its own would queue them one round
+ * trip apart.
+ *
+ * After a failed send the producer is replaced (a new producer id). kafkajs
+ * moves a partition's sequence number on only when a send succeeds, so a
+ * send that failed on the client but landed on the broker would leave the
+ * next batch with the same sequence, which the broker takes for a duplicate
+ * and acknowledges without writing: a 202 for lost events (seen in the
+ * broker kill -9 test before this).
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import { DependencyError } from '../errors.js';
 import type { ActivityEvent } from '../features/activity.js';
 
 export interface EventProducer {
   connect(): Promise<void>;
-  /** Whether the last connect or send succeeded (for readiness). */
+  /** Whether the last connect or send succeeded. */
   readonly healthy: boolean;
+  /** Resolves once Kafka acknowledged `events`; rejects with a DependencyError past `deadlineMs`. */
   send(events: readonly ActivityEvent[], stamp: { receivedAt: number; app: string }, deadlineMs: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Bytes of values one produce carries at most; more waiting requests go in the next. */
+const MAX_PRODUCE_BYTES = 512 * 1024;
+
+interface Waiting {
+  readonly messages: Message[];
+  readonly bytes: number;
+  taken: boolean;
+  resolve(): void;
+  reject(error: unknown): void;
 }
 
 export function createEventProducer(kafka: Kafka, topic: string): EventProducer {
   const make = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   let producer = make();
   let healthy = false;
-  /** A replacement in progress after a failure; sends wait for it. */
-  let renewing: Promise<void> | undefined;
   let failed = false;
+  let queue: Waiting[] = [];
+  let flushing = false;
 
-  function renew(): Promise<void> {
-    renewing ??= (async () => {
-      const old = producer;
-      old.disconnect().catch(() => undefined);
-      const fresh = make();
-      await fresh.connect();
-      producer = fresh;
-      failed = false;
-    })().finally(() => (renewing = undefined));
-    return renewing;
+  async function renew(): Promise<void> {
+    producer.disconnect().catch(() => undefined);
+    const fresh = make();
+    await fresh.connect();
+    producer = fresh;
+    failed = false;
+  }
+
+  /** The next produce's share of the queue: in arrival order, up to MAX_PRODUCE_BYTES (at least one). */
+  function nextGroup(): Waiting[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && (n === 0 || bytes + queue[n]!.bytes <= MAX_PRODUCE_BYTES)) bytes += queue[n++]!.bytes;
+    const group = queue.slice(0, n);
+    queue = queue.slice(n);
+    for (const w of group) w.taken = true;
+    return group;
+  }
+
+  async function flush(timeoutMs: number): Promise<void> {
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const group = nextGroup();
+        try {
+          if (failed) await renew();
+          await producer.send({ topic, acks: -1, timeout: timeoutMs, messages: group.flatMap((w) => w.messages) });
+          healthy = true;
+          for (const w of group) w.resolve();
+        } catch (error) {
+          healthy = false;
+          failed = true;
+          for (const w of group) w.reject(error);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
   }
 
   return {
@@ -46,33 +98,25 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
       await producer.connect();
       healthy = true;
     },
-    async send(events, { receivedAt, app }, deadlineMs) {
+    send(events, { receivedAt, app }, deadlineMs) {
       const headers = { 'received-at': String(receivedAt), 'app-id': app };
-      const sent = (async () => {
-        if (failed) await renew();
-        await producer.send({
-          topic,
-          acks: -1,
-          timeout: deadlineMs,
-          messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e), headers })),
-        });
-      })();
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DependencyError('kafka', new Error(`no acknowledgement within ${deadlineMs} ms`))), deadlineMs);
+      const messages = events.map((e) => ({ key: e.userId, value: JSON.stringify(e), headers }));
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // Not taken yet: it never leaves. Taken: it may still land, and the sender's retry is a duplicate.
+          if (!waiting.taken) queue = queue.filter((w) => w !== waiting);
+          reject(new DependencyError('kafka', new Error(`no acknowledgement within ${deadlineMs} ms`)));
+        }, deadlineMs);
+        const waiting: Waiting = {
+          messages,
+          bytes: messages.reduce((n, m) => n + m.value.length, 0),
+          taken: false,
+          resolve: () => (clearTimeout(timer), resolve()),
+          reject: (error) => (clearTimeout(timer), reject(error instanceof DependencyError ? error : new DependencyError('kafka', error))),
+        };
+        queue.push(waiting);
+        if (!flushing) void flush(deadlineMs);
       });
-      try {
-        await Promise.race([sent, late]);
-        healthy = true;
-      } catch (error) {
-        healthy = false;
-        failed = true;
-        // A send that lost the race still settles later; its outcome is the sender's retry to learn.
-        sent.catch(() => undefined);
-        throw error instanceof DependencyError ? error : new DependencyError('kafka', error);
-      } finally {
-        clearTimeout(timer);
-      }
     },
     close: () => producer.disconnect(),
   };
