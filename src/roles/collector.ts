@@ -11,7 +11,7 @@ import { createEventProducer } from '../collector/producer.js';
 import { createEventLimiter } from '../collector/rate-limit.js';
 import { startCollectorServer } from '../collector/server.js';
 import type { Config } from '../config.js';
-import { createKafka } from '../ingest/kafka.js';
+import { createKafka, ensureTopics, serviceTopics } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -44,6 +44,8 @@ export async function startCollectorRole(config: Config, lifecycle: Lifecycle, l
     await Promise.allSettled([producer.close(), admin?.disconnect()]);
     redis.disconnect();
   });
+  // The collector may start before any processor has created the topics.
+  await lifecycle.retryUntilStopped('kafka topics', () => ensureTopics(kafka, serviceTopics(config.kafka.topics)));
   await lifecycle.retryUntilStopped('kafka: collector producer', () => producer.connect());
   logger.info({ url: server.url }, 'collector ready');
   return server.url;
