@@ -164,6 +164,24 @@ describe('the collector on real Kafka and Redis', () => {
   });
 });
 
+describe('limits shared by every collector instance', () => {
+  it('spends one app budget through Redis, whichever instance an event reaches', async () => {
+    // 5 events a second in 60 s windows: 300 for the whole test, wherever they arrive.
+    const c = isolatedConfig({ COLLECTOR_APP_KEYS: APP_KEYS, COLLECTOR_RATE_PER_APP: '5', COLLECTOR_BURST_SECONDS: '60', COLLECTOR_ACK_TIMEOUT_MS: '15000' });
+    const [a, b] = [await startCollector(c), await startCollector(c)];
+    try {
+      const send = (to: RunningCollector, user: string) => postEvents(to.eventsUrl, Array.from({ length: 10 }, () => event(user)));
+      const answers = await Promise.all([...Array.from({ length: 20 }, () => send(a!, 'jo')), ...Array.from({ length: 20 }, () => send(b!, 'kim'))]);
+      const accepted = answers.filter((r) => r.status === 202).length;
+      expect(accepted * 10).toBe(300);
+      expect(answers.filter((r) => r.status === 429).length).toBe(10);
+    } finally {
+      await a!.stop();
+      await b!.stop();
+    }
+  }, 60_000);
+});
+
 describe('end to end: events POSTed to the collector change the score the API serves', () => {
   it('applies them through the processor, and the API reads the new score and tier', async () => {
     const c = isolatedConfig({ COLLECTOR_APP_KEYS: APP_KEYS, JWT_SECRET, ROUTER_SECRET });
