@@ -3,6 +3,7 @@
  * validated, frozen {@link Config}; a bad value fails at start with the name
  * of the variable, never later at first use.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ACTIVITY_TYPES, DEFAULT_WEIGHTS, type ActivityType } from './features/activity.js';
@@ -168,6 +169,7 @@ const EnvSchema = z.object({
   COLLECTOR_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).default(5000),
   COLLECTOR_CORS_ORIGINS: list,
   COLLECTOR_APP_KEYS: appKeys,
+  COLLECTOR_APP_KEYS_FILE: z.string().optional(),
   COLLECTOR_RATE_PER_APP: z.coerce.number().int().min(1).default(20_000),
   COLLECTOR_RATE_PER_IP: z.coerce.number().int().min(1).default(2_000),
   COLLECTOR_BURST_SECONDS: z.coerce.number().int().min(1).default(2),
@@ -326,9 +328,22 @@ export class ConfigError extends Error {
  * command-line flags) taking precedence. In `servers` mode every server URL
  * is required; `memory` mode is refused in production.
  */
+/** The app keys file's text (same format as COLLECTOR_APP_KEYS, one pair a line), read once at start. */
+function appKeysFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`COLLECTOR_APP_KEYS_FILE: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
 export function loadConfig(overrides: Env = {}, source: Env = process.env): Config {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const parsed = EnvSchema.safeParse({ ...source, ...defined });
+  const merged = { ...source, ...defined };
+  const fromFile = appKeysFile(merged.COLLECTOR_APP_KEYS_FILE);
+  if (fromFile !== undefined) merged.COLLECTOR_APP_KEYS = [merged.COLLECTOR_APP_KEYS, fromFile].filter(Boolean).join('\n');
+  const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);

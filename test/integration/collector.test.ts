@@ -171,13 +171,13 @@ describe('limits shared by every collector instance', () => {
     const [a, b] = [await startCollector(c), await startCollector(c)];
     try {
       const send = (to: RunningCollector, user: string) => postEvents(to.eventsUrl, Array.from({ length: 10 }, () => event(user)));
-      const answers = await Promise.all([...Array.from({ length: 20 }, () => send(a!, 'jo')), ...Array.from({ length: 20 }, () => send(b!, 'kim'))]);
+      const answers = await Promise.all([...Array.from({ length: 20 }, () => send(a, 'jo')), ...Array.from({ length: 20 }, () => send(b, 'kim'))]);
       const accepted = answers.filter((r) => r.status === 202).length;
       expect(accepted * 10).toBe(300);
       expect(answers.filter((r) => r.status === 429).length).toBe(10);
     } finally {
-      await a!.stop();
-      await b!.stop();
+      await a.stop();
+      await b.stop();
     }
   }, 60_000);
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -39,6 +42,19 @@ describe('config', () => {
     expect(loadConfig({}, { ...prod, ROUTER_SECRET: 'r'.repeat(16) }).auth.routerSecret).toBe('r'.repeat(16));
     expect(optedOut.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadConfig({}, {}).auth.requireExpiry).toBe(false);
+  });
+
+  it('reads the collector’s app keys from the variable and from a file, and refuses a malformed pair', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uas-keys-'));
+    const file = join(dir, 'keys');
+    writeFileSync(file, 'ios=ios-key-0123\n\nandroid=droid-key-4567\n');
+    const c = loadConfig({}, { COLLECTOR_APP_KEYS: 'web=web-key-0123', COLLECTOR_APP_KEYS_FILE: file });
+    expect(c.collector.appKeys).toEqual({ 'web-key-0123': 'web', 'ios-key-0123': 'ios', 'droid-key-4567': 'android' });
+    expect(() => loadConfig({}, { COLLECTOR_APP_KEYS: 'web=short' })).toThrow(/COLLECTOR_APP_KEYS: "web=…" is not app=key/);
+    expect(() => loadConfig({}, { COLLECTOR_APP_KEYS_FILE: join(dir, 'missing') })).toThrow(/COLLECTOR_APP_KEYS_FILE: cannot read/);
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:2', MONGO_URL: 'mongodb://127.0.0.1:4', JWT_SECRET: 'x'.repeat(32), ROUTER_SECRET: 'none' };
+    expect(() => loadConfig({}, { ...prod, ROLES: 'collector' })).toThrow(/the collector needs COLLECTOR_APP_KEYS/);
+    expect(loadConfig({}, { ...prod, ROLES: 'api' }).roles).toEqual(['api']);
   });
 
   it('reads the recommendation bounds and refuses anchors beyond the recent items', () => {
