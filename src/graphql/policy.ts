@@ -33,20 +33,13 @@ import {
 } from 'graphql';
 import { AccessRefusedError, type Authenticator, type Credentials, type Session } from '../access/credentials.js';
 import type { Viewer } from '../access/viewer.js';
+import type { Config } from '../config.js';
 import { DependencyError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode, maskError, unavailable } from './errors.js';
 
-export interface PolicyLimits {
-  /** Serve introspection (off in production unless asked for). */
-  readonly introspection: boolean;
-  readonly maxDepth: number;
-  readonly maxAliases: number;
-  /** Tokens a document may have; parsing stops past it. */
-  readonly maxTokens: number;
-  readonly maxCost: number;
-  readonly maxDirectives: number;
-}
+/** Introspection on or off, and the token, depth, alias, cost and directive limits (config `api`). */
+export type PolicyLimits = Pick<Config['api'], 'introspection' | 'maxDepth' | 'maxAliases' | 'maxTokens' | 'maxCost' | 'maxDirectives'>;
 
 export interface GraphQLPolicyOptions {
   readonly schema: GraphQLSchema;
