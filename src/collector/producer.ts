@@ -10,17 +10,13 @@
  * out together, in one produce (kafkajs batches nothing across calls): with
  * one request in flight, sending each on its own would queue them one round
  * trip apart.
- *
- * After a failed send the producer is replaced (a new producer id). kafkajs
- * moves a partition's sequence number on only when a send succeeds, so a
- * send that failed on the client but landed on the broker would leave the
- * next batch with the same sequence, which the broker takes for a duplicate
- * and acknowledges without writing: a 202 for lost events (seen in the
- * broker kill -9 test before this).
+ * After a failed send the producer is replaced (ingest/renewing-producer.ts),
+ * or a 202 could be given for events the broker dropped as duplicates.
  */
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import { DependencyError } from '../errors.js';
 import type { ActivityEvent } from '../features/activity.js';
+import { createRenewingProducer } from '../ingest/renewing-producer.js';
 
 export interface EventProducer {
   connect(): Promise<void>;
@@ -45,22 +41,10 @@ interface Waiting {
 }
 
 export function createEventProducer(kafka: Kafka, topic: string): EventProducer {
-  // The partitioner the processor's producer uses too: murmur2 of the key, as the Java client does.
-  const make = (): Producer =>
-    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  let producer = make();
+  const producer = createRenewingProducer(kafka, { allowAutoTopicCreation: false });
   let healthy = false;
-  let failed = false;
   let queue: Waiting[] = [];
   let flushing = false;
-
-  async function renew(): Promise<void> {
-    producer.disconnect().catch(() => undefined);
-    const fresh = make();
-    await fresh.connect();
-    producer = fresh;
-    failed = false;
-  }
 
   /** The next produce's share of the queue: in arrival order, within both bounds (at least one request). */
   function nextGroup(): Waiting[] {
@@ -84,13 +68,11 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
       while (queue.length > 0) {
         const group = nextGroup();
         try {
-          if (failed) await renew();
           await producer.send({ topic, acks: -1, timeout: timeoutMs, messages: group.flatMap((w) => w.messages) });
           healthy = true;
           for (const w of group) w.resolve();
         } catch (error) {
           healthy = false;
-          failed = true;
           for (const w of group) w.reject(error);
         }
       }

@@ -4,7 +4,7 @@
  * In order, for an event request: CORS (browser origins from an
  * allow-list, preflight answered), the app key (`X-App-Key`, or `?appKey=`
  * for beacons; 401 when unknown), the content type (415), the declared and
- * the streamed body size (413, without reading the rest), the events
+ * the streamed body size (413, keeping none of the rest), the events
  * (intake.ts: 400 when none is valid), the per-app and per-IP limits (429
  * with Retry-After), then Kafka's acknowledgement of the valid ones: 202, or
  * 503 with Retry-After past `ackTimeoutMs`.
@@ -50,7 +50,23 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 const refusal = (message: string) => ({ accepted: 0, rejected: [], error: message });
 
-/** The body as text, or undefined once past `max`: the rest is left unread, and the reply closes the connection. */
+/** How long the rest of a refused body is let through (and dropped), so the sender can read the 413. */
+const LINGER_MS = 2000;
+
+/**
+ * After a 413: drops what the sender is still uploading, for a while, then
+ * drops the connection. Closing at once would make most clients (fetch
+ * among them) fail writing the body and never see the answer; nothing of it
+ * is kept.
+ */
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
+}
+
+/** The body as text, or undefined once past `max` (then paused: see discardRest). */
 function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -95,9 +111,10 @@ export async function startCollectorServer(o: CollectorOptions): Promise<Collect
     const format = formatOf(req.headers['content-type']);
     if (format === undefined) return answer(415, refusal('send application/json, text/plain (JSON) or application/x-ndjson'));
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > c.maxBodyBytes) return answer(413, refusal(`at most ${c.maxBodyBytes} bytes per request`), { connection: 'close' });
+    const tooLarge = () => (answer(413, refusal(`at most ${c.maxBodyBytes} bytes per request`)), discardRest(req));
+    if (declared > c.maxBodyBytes) return tooLarge();
     const body = await readBody(req, c.maxBodyBytes);
-    if (body === undefined) return answer(413, refusal(`at most ${c.maxBodyBytes} bytes per request`), { connection: 'close' });
+    if (body === undefined) return tooLarge();
     m.bodyBytes.observe(Buffer.byteLength(body));
 
     const receivedAt = clock();

@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { EachBatchPayload, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
 import { admission, type Delivery, type ProfileUpdate } from '../features/apply.js';
 import { graphDelta, type ItemGraphDelta } from '../features/cooccurrence.js';
@@ -34,6 +34,7 @@ import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
 import { decodeActivity, decodeProfile } from './decode.js';
 import { arrivalOf, attemptOf, deadLetter, originOf, retryRecord, type Origin } from './records.js';
+import type { RenewingProducer } from './renewing-producer.js';
 
 /** Instrumentation, in the manner of kafkajs' consumer events. */
 export interface ApplierEvents {
@@ -77,7 +78,7 @@ export interface ApplierGraph {
 
 export interface ApplierOptions {
   readonly store: UserStateStore;
-  readonly producer: Producer;
+  readonly producer: Pick<RenewingProducer, 'send'>;
   readonly topics: { readonly profile: string; readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
   /** Absent when recommendations are off: no item graph is kept. */
   readonly graph?: ApplierGraph | undefined;

@@ -9,12 +9,13 @@
  * at once, in order, version-checked; the sync carries them to MongoDB, so a
  * MongoDB outage never holds a partition.
  */
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { PartitionOffsets } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
+import { createRenewingProducer } from './renewing-producer.js';
 import { BatchApplier, batchControl, commitResolved } from './batch-applier.js';
 
 export interface ProcessorOptions {
@@ -54,8 +55,8 @@ export function createProcessor(o: ProcessorOptions): Processor {
   const { topics } = o.config.kafka;
   const log = o.logger.child({ component: 'processor' });
   const clock = o.clock ?? Date.now;
-  // The Java-compatible partitioner (murmur2): a userId key lands where Java producers (Debezium) put it.
-  const producer: Producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  // Replaced after a failed send, so no later batch is taken for a retry of one that landed.
+  const producer = createRenewingProducer(o.kafka);
   const consumer = o.kafka.consumer({
     groupId: o.groupId ?? o.config.processor.groupId,
     sessionTimeout: 30_000,

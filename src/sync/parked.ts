@@ -15,7 +15,8 @@
  * written; it stops at the first failure, so that its cause can be fixed and
  * the command run again.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { createRenewingProducer, type RenewingProducer } from '../ingest/renewing-producer.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserSnapshot } from '../stores/user-state.js';
 
@@ -35,11 +36,11 @@ export interface ParkedUsers {
 }
 
 export function parkedUsersTopic(kafka: Kafka, topic: string, clock: () => number = Date.now): ParkedUsers {
-  let producer: Producer | undefined;
-  let connecting: Promise<Producer> | undefined;
+  let producer: RenewingProducer | undefined;
+  let connecting: Promise<RenewingProducer> | undefined;
   const connected = () =>
     (connecting ??= (async () => {
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const p = createRenewingProducer(kafka);
       await p.connect();
       producer = p;
       return p;

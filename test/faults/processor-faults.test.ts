@@ -82,7 +82,8 @@ describe('processor under faults', () => {
 
     startChild();
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
-    const store = openStore(config);
+    // The check reads 1,000 users' whole state at once: a deadline for that, not the processor's 500 ms.
+    const store = createRedisUserStateStore({ redis: connectRedis(config.redis.url, 10_000), keyPrefix: config.redis.keyPrefix, params: config.features });
     cleanup.push(() => store.close());
     await expectReferenceState(store, events, config);
     // The restarted member waits out the killed one's session (30 s) before it gets the partitions.
