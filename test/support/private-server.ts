@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from './private-redis.js';
+import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
@@ -26,6 +27,15 @@ export interface PrivateServer {
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Whether `pid` still runs (a zombie, dead but not yet reaped, does not: it holds no port or lock). */
+const alive = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 
 export async function startPrivateServer(name: 'kafka' | 'mongo'): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), `uas-${name}-`));
@@ -44,6 +54,8 @@ export async function startPrivateServer(name: 'kafka' | 'mongo'): Promise<Priva
       process.kill(pid, 'SIGKILL');
     },
     async restart() {
+      // A JVM killed a moment ago may still hold its ports and its data directory's lock.
+      await waitFor(() => !alive(pid), { timeoutMs: 30_000, what: `the killed ${name} (pid ${pid}) to be gone` });
       await services('up', name, '--keep-data');
       pid = pidNow();
     },
