@@ -20,8 +20,6 @@ import { createRenewingProducer } from '../ingest/renewing-producer.js';
 
 export interface EventProducer {
   connect(): Promise<void>;
-  /** Whether the last connect or send succeeded. */
-  readonly healthy: boolean;
   /** Resolves once Kafka acknowledged `events`; rejects with a DependencyError past `deadlineMs`. */
   send(events: readonly ActivityEvent[], stamp: { receivedAt: number; app: string }, deadlineMs: number): Promise<void>;
   close(): Promise<void>;
@@ -42,7 +40,6 @@ interface Waiting {
 
 export function createEventProducer(kafka: Kafka, topic: string): EventProducer {
   const producer = createRenewingProducer(kafka, { allowAutoTopicCreation: false });
-  let healthy = false;
   let queue: Waiting[] = [];
   let flushing = false;
 
@@ -69,10 +66,8 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
         const group = nextGroup();
         try {
           await producer.send({ topic, acks: -1, timeout: timeoutMs, messages: group.flatMap((w) => w.messages) });
-          healthy = true;
           for (const w of group) w.resolve();
         } catch (error) {
-          healthy = false;
           for (const w of group) w.reject(error);
         }
       }
@@ -82,13 +77,7 @@ export function createEventProducer(kafka: Kafka, topic: string): EventProducer 
   }
 
   return {
-    get healthy() {
-      return healthy;
-    },
-    async connect() {
-      await producer.connect();
-      healthy = true;
-    },
+    connect: () => producer.connect(),
     send(events, { receivedAt, app }, deadlineMs) {
       const headers = { 'received-at': String(receivedAt), 'app-id': app };
       const messages = events.map((e) => ({ key: e.userId, value: JSON.stringify(e), headers }));

@@ -9,7 +9,7 @@
  * /health/ready says what is missing while the consumer waits for Kafka.
  */
 import DataLoader from 'dataloader';
-import { createAuthenticator } from '../access/credentials.js';
+import { createAuthenticator, type Authenticator } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
@@ -87,12 +87,12 @@ async function keepSubscribed(listener: FeatureUpdatesListener, lifecycle: Lifec
 }
 
 /** Says, in one line, when access is open: development without keys, or an opted-out router check. */
-function logAccess(config: Config, logger: Logger): void {
+function logAccess(authenticator: Authenticator, env: Config['env'], logger: Logger): void {
   const open = [
-    ...(config.auth.jwtSecret || config.auth.jwtPublicKey ? [] : ['no JWT key, so every caller is internal and reads every user']),
-    ...(config.auth.routerSecret ? [] : [config.env === 'production' ? 'ROUTER_SECRET=none, so the router check is off' : 'no router secret, so anyone may call']),
+    ...(authenticator.enabled ? [] : ['no JWT key, so every caller is internal and reads every user']),
+    ...(authenticator.routerCheck ? [] : [env === 'production' ? 'ROUTER_SECRET=none, so the router check is off' : 'no router secret, so anyone may call']),
   ];
-  if (open.length > 0) logger.warn(`${config.env} mode, access is open: ${open.join('; ')}`);
+  if (open.length > 0) logger.warn(`${env} mode, access is open: ${open.join('; ')}`);
 }
 
 export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
@@ -134,7 +134,7 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
   }
 
   const authenticator = createAuthenticator(config.auth);
-  logAccess(config, logger);
+  logAccess(authenticator, config.env, logger);
   const log = logger.child({ component: 'api' });
   const policy = createGraphQLPolicy({
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../src/config.js';
-import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { endOffsets, sum } from '../../src/ingest/offsets.js';
 import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -25,7 +24,6 @@ export interface RunningCollector {
 
 export async function startCollector(config: Config): Promise<RunningCollector> {
   const logger = createLogger('silent');
-  await ensureTopics(createKafka(config.kafka, logger), serviceTopics(config.kafka.topics));
   const lifecycle = new Lifecycle(logger);
   const metrics = createMetrics();
   const url = await startCollectorRole({ ...config, collector: { ...config.collector, port: 0 } }, lifecycle, logger, metrics);
