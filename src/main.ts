@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type Env } from './config.js';
 import { startLocalServices } from './dev/local-services.js';
 import { StoppedError } from './errors.js';
-import { createKafka } from './ingest/kafka.js';
+import { createKafka, openEventLog } from './ingest/kafka.js';
 import { replay } from './ingest/replay.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -51,18 +51,16 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   logger.info({ url: scrape.url }, 'metrics served');
 
   // Side by side: a role waiting for its dependency does not hold the others back.
+  // Embedded, one in-process log: what the collector appends, the processor of this process reads.
+  const kafka = openEventLog(config, logger);
   const starting: Promise<void>[] = [];
-  if (config.roles.includes('processor')) {
-    if (config.adapters === 'memory') logger.warn('the processor role needs Kafka; embedded mode serves the API only');
-    else starting.push(startProcessorRole(config, stores, lifecycle, logger, metrics));
-  }
+  if (config.roles.includes('processor')) starting.push(startProcessorRole(config, kafka, stores, lifecycle, logger, metrics));
   if (config.roles.includes('api')) {
-    starting.push(startApiRole(config, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
+    starting.push(startApiRole(config, kafka, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
   }
-  if (config.roles.includes('sync')) startSyncRole(config, stores, lifecycle, logger, metrics);
+  if (config.roles.includes('sync')) startSyncRole(config, kafka, stores, lifecycle, logger, metrics);
   if (config.roles.includes('collector')) {
-    if (config.adapters === 'memory') logger.warn('the collector role needs Kafka; embedded mode serves the API only');
-    else starting.push(startCollectorRole(config, lifecycle, logger, metrics).then((url) => void process.stdout.write(`Collector: ${url}/v1/events\n`)));
+    starting.push(startCollectorRole(config, kafka, lifecycle, logger, metrics).then((url) => void process.stdout.write(`Collector: ${url}/v1/events\n`)));
   }
   await Promise.all([mongodb, ...starting]);
   lifecycle.ready();

@@ -5,6 +5,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import { createMemoryKafka } from './memory-kafka.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -28,6 +29,14 @@ export function createKafka(config: Pick<Config['kafka'], 'brokers' | 'clientId'
         log[LEVELS[level] ?? 'info'](rest, message);
       },
   });
+}
+
+/**
+ * The event log the configured adapters call for: the brokers, or (embedded
+ * mode) one in-process log that every role of this process shares.
+ */
+export function openEventLog(config: Pick<Config, 'adapters' | 'kafka'>, logger: Logger): Kafka {
+  return config.adapters === 'memory' ? createMemoryKafka() : createKafka(config.kafka, logger);
 }
 
 /** The topics this service reads and writes, with their partition counts. */

@@ -18,7 +18,7 @@
  * holds it and kafkajs on a real broker to the same behaviour.
  */
 import { EventEmitter } from 'node:events';
-import { Partitioners, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type ProducerRecord, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type EachBatchPayload, type EachMessagePayload, type Kafka, type KafkaMessage, type Message, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 
 const DEFAULT_PARTITIONS = 3;
 /** How often an idle member looks for new messages. */
@@ -105,6 +105,18 @@ export function createMemoryKafka(): Kafka {
     };
   }
 
+  /** `eachMessage` as kafkajs runs it: one message at a time, each resolved, the batch committed after. */
+  const perMessage =
+    (eachMessage: (p: EachMessagePayload) => Promise<void>) =>
+    async (p: EachBatchPayload): Promise<void> => {
+      for (const message of p.batch.messages) {
+        if (!p.isRunning() || p.isStale()) return;
+        await eachMessage({ topic: p.batch.topic, partition: p.batch.partition, message, heartbeat: () => p.heartbeat(), pause: () => p.pause() });
+        p.resolveOffset(message.offset);
+      }
+      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+    };
+
   function consumer({ groupId }: { groupId: string }) {
     const g = group(groupId);
     const events = new EventEmitter();
@@ -160,17 +172,20 @@ export function createMemoryKafka(): Kafka {
       events: { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join' },
       on: (event: string, listener: (...args: unknown[]) => void) => (events.on(event, listener), () => events.off(event, listener)),
       connect: async () => undefined,
-      async subscribe(o: { topics: string[]; fromBeginning?: boolean }) {
-        subscribed = { topics: [...subscribed.topics, ...o.topics], fromBeginning: o.fromBeginning ?? false };
-        for (const name of o.topics) topic(name);
+      async subscribe(o: { topics?: string[]; topic?: string; fromBeginning?: boolean }) {
+        const names = o.topics ?? (o.topic ? [o.topic] : []);
+        subscribed = { topics: [...subscribed.topics, ...names], fromBeginning: o.fromBeginning ?? false };
+        for (const name of names) topic(name);
       },
-      async run(o: { eachBatch: (p: EachBatchPayload) => Promise<void>; partitionsConsumedConcurrently?: number }) {
+      async run(o: { eachBatch?: (p: EachBatchPayload) => Promise<void>; eachMessage?: (p: EachMessagePayload) => Promise<void>; partitionsConsumedConcurrently?: number }) {
+        const eachBatch = o.eachBatch ?? (o.eachMessage && perMessage(o.eachMessage));
+        if (!eachBatch) throw new TypeError('run needs eachBatch or eachMessage');
         member = { id: nextMember++, topics: new Set(subscribed.topics), fromBeginning: subscribed.fromBeginning, positions: new Map(), running: true, generation: 0 };
         g.members.push(member);
         rebalance(g);
         events.emit('consumer.group_join', { payload: { groupId, memberId: String(member.id) } });
         const m = member;
-        loop = consume(m, o.eachBatch, o.partitionsConsumedConcurrently ?? 1).catch((error: unknown) => {
+        loop = consume(m, eachBatch, o.partitionsConsumedConcurrently ?? 1).catch((error: unknown) => {
           m.running = false;
           events.emit('consumer.crash', { payload: { error, groupId, restart: false } });
         });

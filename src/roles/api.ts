@@ -9,6 +9,7 @@
  * /health/ready says what is missing while the consumer waits for Kafka.
  */
 import DataLoader from 'dataloader';
+import type { Kafka } from 'kafkajs';
 import { createAuthenticator, type Authenticator } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
@@ -19,7 +20,6 @@ import { createSubgraphSchema } from '../graphql/schema.js';
 import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
 import { TRENDING, UpdateHub } from '../graphql/subscriptions/hub.js';
 import { createFeatureUpdatesListener, type FeatureUpdatesListener } from '../ingest/feature-updates.js';
-import { createKafka } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { instrumentUserStateStore } from '../observability/instrument-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -95,7 +95,7 @@ function logAccess(authenticator: Authenticator, env: Config['env'], logger: Log
   if (open.length > 0) logger.warn(`${env} mode, access is open: ${open.join('; ')}`);
 }
 
-export async function startApiRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
+export async function startApiRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   // Misses fall through to MongoDB, are written back to Redis, and served.
   const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n), {
     onDegraded: (n, reason) => metrics.degraded.readFallback.inc({ reason }, n),
@@ -104,34 +104,27 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
   const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;
   const hub = new UpdateHub();
 
-  const listener =
-    config.adapters === 'servers'
-      ? createFeatureUpdatesListener({
-          kafka: createKafka(config.kafka, logger),
-          topic: config.kafka.topics.featureUpdates,
-          itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
-          instanceId: config.instanceId,
-          logger,
-        })
-      : undefined;
-  if (listener) {
-    listener.on('update', (u) => {
-      cached?.invalidate(u.userId, u.version);
-      hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
-    });
-    const trending = throttle(config.recommendations.trendingPushIntervalMs, (eventTime: number) => hub.publishItems([TRENDING], eventTime));
-    listener.on('items', (u) => {
-      hub.publishItems(u.items, u.eventTime);
-      if (u.trending) trending.call(u.eventTime);
-    });
-    // Registered before the server's step, so sockets close before the consumer stops.
-    lifecycle.onStop('feature updates', async () => {
-      trending.cancel();
-      await listener.stop();
-    });
-  } else {
-    logger.warn('embedded mode: no feature updates, so subscriptions send their snapshot only');
-  }
+  const listener = createFeatureUpdatesListener({
+    kafka,
+    topic: config.kafka.topics.featureUpdates,
+    itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
+    instanceId: config.instanceId,
+    logger,
+  });
+  listener.on('update', (u) => {
+    cached?.invalidate(u.userId, u.version);
+    hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
+  });
+  const trending = throttle(config.recommendations.trendingPushIntervalMs, (eventTime: number) => hub.publishItems([TRENDING], eventTime));
+  listener.on('items', (u) => {
+    hub.publishItems(u.items, u.eventTime);
+    if (u.trending) trending.call(u.eventTime);
+  });
+  // Registered before the server's step, so sockets close before the consumer stops.
+  lifecycle.onStop('feature updates', async () => {
+    trending.cancel();
+    await listener.stop();
+  });
 
   const authenticator = createAuthenticator(config.auth);
   logAccess(authenticator, config.env, logger);
@@ -162,7 +155,7 @@ export async function startApiRole(config: Config, stores: Stores, lifecycle: Li
     logger,
   });
   lifecycle.onStop('api', () => api.stop());
-  if (listener) await keepSubscribed(listener, lifecycle, logger);
+  await keepSubscribed(listener, lifecycle, logger);
   logger.info({ url: api.url, adapters: config.adapters }, 'GraphQL ready');
   return api.url;
 }

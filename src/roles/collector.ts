@@ -6,23 +6,23 @@
  * The server starts first, so /health/live answers at once; /health/ready
  * waits for Kafka to answer.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { createEventProducer } from '../collector/producer.js';
 import { createEventLimiter } from '../collector/rate-limit.js';
 import { startCollectorServer } from '../collector/server.js';
 import type { Config } from '../config.js';
-import { createKafka, ensureTopics, serviceTopics } from '../ingest/kafka.js';
+import { ensureTopics, serviceTopics } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redisKeys } from '../stores/keys.js';
 import { connectRedis } from '../stores/redis-user-state-store.js';
 
-export async function startCollectorRole(config: Config, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
-  const kafka = createKafka(config.kafka, logger);
+export async function startCollectorRole(config: Config, kafka: Kafka, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   const producer = createEventProducer(kafka, config.kafka.topics.activity);
-  const redis = connectRedis(config.redis.url, config.redis.commandTimeoutMs);
-  const limiter = createEventLimiter({ redis, keyPrefix: redisKeys(config.redis.keyPrefix).rateLimitPrefix }, config.collector);
+  // Embedded: the limits are held in this process, as the other state is.
+  const redis = config.adapters === 'servers' ? connectRedis(config.redis.url, config.redis.commandTimeoutMs) : undefined;
+  const limiter = createEventLimiter(redis && { redis, keyPrefix: redisKeys(config.redis.keyPrefix).rateLimitPrefix }, config.collector);
   let admin: Admin | undefined;
   const kafkaAnswers = async () => {
     admin ??= kafka.admin();
@@ -42,7 +42,7 @@ export async function startCollectorRole(config: Config, lifecycle: Lifecycle, l
   lifecycle.onStop('collector', async () => {
     await server.stop();
     await Promise.allSettled([producer.close(), admin?.disconnect()]);
-    redis.disconnect();
+    redis?.disconnect();
   });
   // The collector may start before any processor has created the topics.
   await lifecycle.retryUntilStopped('kafka topics', () => ensureTopics(kafka, serviceTopics(config.kafka.topics)));

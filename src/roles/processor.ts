@@ -1,14 +1,14 @@
 /** The processor role: the main consumer and the retry worker, supervised across a loss of Redis. */
 import type { Config } from '../config.js';
-import { createKafka, ensureTopics, serviceTopics } from '../ingest/kafka.js';
+import type { Kafka } from 'kafkajs';
+import { ensureTopics, serviceTopics } from '../ingest/kafka.js';
 import { createSupervisedProcessor } from '../ingest/supervisor.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
 
-export async function startProcessorRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
-  const kafka = createKafka(config.kafka, logger);
+export async function startProcessorRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
   await lifecycle.retryUntilStopped('kafka topics', () => ensureTopics(kafka, serviceTopics(config.kafka.topics)));
   const processor = createSupervisedProcessor({
     kafka,

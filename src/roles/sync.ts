@@ -1,6 +1,6 @@
 /** The sync role: dirty users from Redis to MongoDB, with offset checkpoints, and its metrics. */
 import type { Config } from '../config.js';
-import { createKafka } from '../ingest/kafka.js';
+import type { Kafka } from 'kafkajs';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -12,24 +12,21 @@ import { createSync } from '../sync/sync.js';
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
+export function startSyncRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
   const log = logger.child({ component: 'sync' });
-  const kafka = config.adapters === 'servers' ? createKafka(config.kafka, logger) : undefined;
-  const parked = kafka ? parkedUsersTopic(kafka, config.kafka.topics.syncParked) : undefined;
+  const parked = parkedUsersTopic(kafka, config.kafka.topics.syncParked);
   const sync = createSync({
     store: stores.userStates,
     profiles: stores.profiles,
-    offsets: kafka ? () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)) : undefined,
+    offsets: () => committedOffsets(kafka, processorGroups(config.processor.groupId, config.kafka.topics)),
     batchSize: config.sync.batchSize,
     leaseMs: config.sync.leaseMs,
     intervalMs: config.sync.intervalMs,
     parkAfter: config.sync.parkAfter,
-    ...(parked && {
-      park: async (userId: string, snapshot: UserSnapshot, error: unknown) => {
+    park: async (userId: string, snapshot: UserSnapshot, error: unknown) => {
         await parked.park(userId, snapshot, error);
         log.error({ userId, version: snapshot.state.version, err: error }, 'MongoDB would not take this user: parked (re-drive with npm run redrive-parked)');
-      },
-    }),
+    },
   });
   sync.on('error', (err) => log.warn({ err }, 'sync pass failed; its claims return after their lease'));
   sync.on('breaker', (state) => {
@@ -53,7 +50,7 @@ export function startSyncRole(config: Config, stores: Stores, lifecycle: Lifecyc
   sync.start();
   lifecycle.onStop('sync', async () => {
     await sync.stop();
-    await parked?.close();
+    await parked.close();
   });
   log.info({ intervalMs: config.sync.intervalMs, leaseMs: config.sync.leaseMs }, 'sync running');
 }

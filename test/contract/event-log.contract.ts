@@ -65,6 +65,25 @@ export function eventLogContract(name: string, open: () => Kafka): void {
       expect(sum(await endOffsets(kafka, [topic]))).toBe(60);
     });
 
+    it('runs eachMessage one message at a time, in order per key, and commits what it handled', async () => {
+      const { kafka, topic, send, close } = await fresh();
+      await send(messages(33, 4));
+      const groupId = `g-${randomUUID()}`;
+      const got: { key: string; value: string }[] = [];
+      const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 50 });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void got.push({ key: String(message.key), value: String(message.value) }) });
+      await waitFor(() => got.length === 33, { timeoutMs: 30_000, what: '33 messages' });
+      await waitFor(async () => sum(await committedOffsets(kafka, [{ groupId, topics: [topic] }])) === 33, { timeoutMs: 30_000, what: 'the 33 to be committed' });
+      await consumer.disconnect();
+      await close();
+      for (let k = 0; k < 4; k++) {
+        const values = got.filter((m) => m.key === `k${k}`).map((m) => Number(m.value.slice(1)));
+        expect(values).toEqual(messages(33, 4).flatMap((m, i) => (m.key === `k${k}` ? [i] : [])));
+      }
+    });
+
     it('gives every group all messages, and a group restarted after a commit only what follows it', async () => {
       const { kafka, topic, send, close } = await fresh();
       await send(messages(30, 5));

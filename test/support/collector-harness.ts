@@ -8,6 +8,7 @@ import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { startCollectorRole } from '../../src/roles/collector.js';
+import { openEventLog } from '../../src/ingest/kafka.js';
 import { configEnv } from './processor-harness.js';
 
 export const APP_KEYS = 'web=web-key-0123,shop-app=app-key-4567';
@@ -26,7 +27,7 @@ export async function startCollector(config: Config): Promise<RunningCollector> 
   const logger = createLogger('silent');
   const lifecycle = new Lifecycle(logger);
   const metrics = createMetrics();
-  const url = await startCollectorRole({ ...config, collector: { ...config.collector, port: 0 } }, lifecycle, logger, metrics);
+  const url = await startCollectorRole({ ...config, collector: { ...config.collector, port: 0 } }, openEventLog(config, logger), lifecycle, logger, metrics);
   lifecycle.ready();
   return { eventsUrl: `${url}/v1/events`, metrics, lifecycle, stop: () => lifecycle.stop() };
 }

@@ -10,6 +10,7 @@ import { Lifecycle } from '../../src/lifecycle.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { startApiRole } from '../../src/roles/api.js';
+import { openEventLog } from '../../src/ingest/kafka.js';
 import { openStores } from '../../src/stores/index.js';
 import { ROUTER_SECRET } from './api-harness.js';
 import { waitFor } from './wait-for.js';
@@ -29,7 +30,7 @@ export async function startLiveApi(config: Config): Promise<LiveApi> {
   if ((await stores.userStates.generation()) === undefined) await stores.userStates.markOnline('test');
   lifecycle.onStop('stores', () => stores.close());
   const metrics = createMetrics();
-  const url = await startApiRole({ ...config, http: { host: '127.0.0.1', port: 0 } }, stores, lifecycle, logger, metrics);
+  const url = await startApiRole({ ...config, http: { host: '127.0.0.1', port: 0 } }, openEventLog(config, logger), stores, lifecycle, logger, metrics);
   lifecycle.ready();
   return { url, wsUrl: url.replace('http://', 'ws://'), metrics, stop: () => lifecycle.stop() };
 }
