@@ -27,4 +27,14 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   { files: ['eslint.config.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The live page's script runs in the browser as it is, untyped and unbuilt.
+    files: ['public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: null },
+      globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', crypto: 'readonly', URLSearchParams: 'readonly', graphqlWs: 'readonly' },
+    },
+  },
 );

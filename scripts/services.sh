@@ -7,6 +7,7 @@
 #        scripts/services.sh status                           one line per server
 #        scripts/services.sh env                              shell-sourceable connection variables
 #        scripts/services.sh logs   [NAME...]                 tail of every server log (LOG_LINES, default 50)
+#        scripts/services.sh browser                          install Debian's chromium if missing; print its path
 #   NAME is redis, kafka or mongo (aliases: ferretdb, mongodb).
 #   up             starts the servers that are not running; Kafka/Mongo storage is formatted only when
 #                  their data dir does not exist. After Kafka is ready the app topics are created.
@@ -162,6 +163,12 @@ apt_install() {
 
 ensure_redis() {
   if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then apt_install redis-server redis-tools; fi
+}
+
+# Browser tests drive the system Chromium (playwright-core): no browser is downloaded.
+ensure_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+  command -v chromium
 }
 
 ensure_jdk() {
@@ -578,6 +585,7 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     logs) cmd_logs "${names[@]}" ;;
+    browser) ensure_chromium ;;
     *)
       sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
       exit 2

@@ -174,6 +174,10 @@ const EnvSchema = z.object({
   COLLECTOR_RATE_PER_IP: z.coerce.number().int().min(1).default(2_000),
   COLLECTOR_BURST_SECONDS: z.coerce.number().int().min(1).default(2),
 
+  DEMO_TRAFFIC: z.enum(['on', 'off']).optional(),
+  DEMO_TRAFFIC_RATE: num(3),
+  DEMO_PAGE: z.enum(['on', 'off']).optional(),
+
   MONGO_URL: z.string().startsWith('mongodb').optional(),
   MONGO_DB: z.string().default('user_activity'),
 
@@ -311,6 +315,15 @@ export interface Config {
     readonly ratePerIp: number;
     readonly burstSeconds: number;
   };
+  /** What `npm run dev` shows a newcomer; never synthetic traffic in production. */
+  readonly demo: {
+    /** Synthetic events through this process's collector (default: embedded development). */
+    readonly traffic: boolean;
+    /** Synthetic events per second. */
+    readonly trafficRate: number;
+    /** The live page at the API's `/` (default: development). */
+    readonly page: boolean;
+  };
   readonly mongo: { readonly url: string; readonly db: string };
   readonly features: FeatureParams;
   readonly recommendations: RecommendationParams & {
@@ -362,6 +375,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   if (e.NODE_ENV === 'production' && e.ROLES.includes('collector') && Object.keys(e.COLLECTOR_APP_KEYS).length === 0) {
     throw new ConfigError('the collector needs COLLECTOR_APP_KEYS (app=key,…) in production: without them any caller could send events');
   }
+  if (e.NODE_ENV === 'production' && e.DEMO_TRAFFIC === 'on') {
+    throw new ConfigError('DEMO_TRAFFIC=on is for development: production state must hold real events only');
+  }
   if (e.TOP_CATEGORIES > e.MAX_CATEGORIES_PER_USER) {
     throw new ConfigError(`TOP_CATEGORIES (${e.TOP_CATEGORIES}) cannot exceed MAX_CATEGORIES_PER_USER (${e.MAX_CATEGORIES_PER_USER}): the top ones are among those kept`);
   }
@@ -372,6 +388,9 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
     const missing = (['REDIS_URL', 'KAFKA_BROKERS', 'MONGO_URL'] as const).filter((k) => !e[k]);
     if (missing.length > 0) throw new ConfigError(`servers mode needs ${missing.join(', ')}`);
   }
+  const demoPage = e.DEMO_PAGE === undefined ? e.NODE_ENV === 'development' : e.DEMO_PAGE === 'on';
+  // The page sends through the collector from the API's origin: allow it unless an allow-list is given.
+  const pageOrigins = demoPage && e.COLLECTOR_CORS_ORIGINS.length === 0 ? [`http://${e.HOST}:${e.PORT}`, `http://localhost:${e.PORT}`] : [];
   return Object.freeze({
     env: e.NODE_ENV,
     roles: e.ROLES,
@@ -439,11 +458,16 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
       maxBatch: e.COLLECTOR_MAX_BATCH,
       maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
       ackTimeoutMs: e.COLLECTOR_ACK_TIMEOUT_MS,
-      corsOrigins: e.COLLECTOR_CORS_ORIGINS,
+      corsOrigins: [...e.COLLECTOR_CORS_ORIGINS, ...pageOrigins],
       appKeys: e.COLLECTOR_APP_KEYS,
       ratePerApp: e.COLLECTOR_RATE_PER_APP,
       ratePerIp: e.COLLECTOR_RATE_PER_IP,
       burstSeconds: e.COLLECTOR_BURST_SECONDS,
+    },
+    demo: {
+      traffic: e.DEMO_TRAFFIC === undefined ? adapters === 'memory' && e.NODE_ENV === 'development' : e.DEMO_TRAFFIC === 'on',
+      trafficRate: e.DEMO_TRAFFIC_RATE,
+      page: demoPage,
     },
     mongo: { url: e.MONGO_URL ?? '', db: e.MONGO_DB },
     features: {

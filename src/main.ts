@@ -22,6 +22,7 @@ import { StoppedError } from './errors.js';
 import { createKafka, openEventLog } from './ingest/kafka.js';
 import { replay } from './ingest/replay.js';
 import { Lifecycle } from './lifecycle.js';
+import { startDemoTraffic } from './demo/traffic.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startMetricsServer } from './observability/metrics-server.js';
@@ -56,11 +57,19 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const starting: Promise<void>[] = [];
   if (config.roles.includes('processor')) starting.push(startProcessorRole(config, kafka, stores, lifecycle, logger, metrics));
   if (config.roles.includes('api')) {
-    starting.push(startApiRole(config, kafka, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n`)));
+    const page = (url: string) => (config.demo.page ? `Live page: ${url.replace(/graphql$/, '')}\n` : '');
+    starting.push(startApiRole(config, kafka, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n${page(url)}`)));
   }
   if (config.roles.includes('sync')) startSyncRole(config, kafka, stores, lifecycle, logger, metrics);
   if (config.roles.includes('collector')) {
-    starting.push(startCollectorRole(config, kafka, lifecycle, logger, metrics).then((url) => void process.stdout.write(`Collector: ${url}/v1/events\n`)));
+    const collecting = startCollectorRole(config, kafka, lifecycle, logger, metrics);
+    starting.push(collecting.then((url) => void process.stdout.write(`Collector: ${url}/v1/events\n`)));
+    if (config.demo.traffic) {
+      void collecting.then((url) => {
+        const traffic = startDemoTraffic({ url: `${url}/v1/events`, rate: config.demo.trafficRate, logger });
+        lifecycle.onStop('demo traffic', async () => traffic.stop());
+      }, () => undefined);
+    }
   }
   await Promise.all([mongodb, ...starting]);
   lifecycle.ready();

@@ -22,7 +22,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type RequestHandler } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { GraphQLError } from 'graphql';
 import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -44,6 +44,8 @@ export interface ApiServerOptions {
   readonly logger: Logger;
   /** Serve subscriptions over graphql-ws on the same path, with these bounds. */
   readonly subscriptions?: SocketLimits;
+  /** Pages served beside the API (the live demo page at `/`). */
+  readonly pages?: Router;
 }
 
 export interface ApiServer {
@@ -54,7 +56,7 @@ export interface ApiServer {
 }
 
 /** The only values of the `route` label: a path an attacker makes up must not add a time series. */
-const ROUTES = new Set(['/graphql', '/health/live', '/health/ready']);
+const ROUTES = new Set(['/', '/graphql', '/health/live', '/health/ready']);
 const routeOf = (path: string) => (ROUTES.has(path) ? path : 'other');
 
 /** Admits the caller before the body is read; a refusal is answered at once, coded, with its status. */
@@ -125,6 +127,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, { context: async ({ res }) => policy.context((res.locals.session as Session).viewer) }),
   );
+  if (o.pages) app.use(o.pages);
   // Express's own handler would answer a malformed body with an HTML page and, outside production, a stack.
   app.use(((error: unknown, _req, res, _next) => {
     const { status: given, message } = error as { status?: unknown; message?: unknown };

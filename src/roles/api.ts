@@ -13,6 +13,7 @@ import type { Kafka } from 'kafkajs';
 import { createAuthenticator, type Authenticator } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
+import { demoPage } from '../demo/page.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import { createContextFactory, trendingCount, type LiveDeps } from '../graphql/context.js';
 import { createGraphQLPolicy } from '../graphql/policy.js';
@@ -150,6 +151,7 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
     policy,
     subscriptions: config.api.subscriptions,
     dependencies: stores.checks,
+    ...(config.demo.page && { pages: demoPage({ collectorUrl: `http://${config.collector.host}:${config.collector.port}/v1/events` }) }),
     lifecycle,
     metrics,
     logger,
