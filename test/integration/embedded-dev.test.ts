@@ -1,53 +1,63 @@
 /**
- * `npm run dev` on a machine with no servers: the process runs embedded on
- * in-process adapters and answers the federation SDL query.
+ * `npm run dev` on a machine with no servers: every role runs embedded on
+ * in-process adapters, and the README's own commands (a PURCHASE POSTed to
+ * the collector, then a query) show the user's score above 0 within a second.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const sh = promisify(execFile);
+
+/** The commands of the README's "Try it" block, one per entry (continuation lines joined). */
+function readmeTryIt(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /### Try it[\s\S]*?```bash\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no "Try it" bash block');
+  return block.replace(/\\\n\s*/g, '').split('\n').filter((line) => line.trim() !== '');
+}
 
 describe('embedded dev mode', () => {
-  let child: ChildProcess | undefined;
-  afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+  let service: ServiceProcess | undefined;
+  afterEach(async () => {
+    await service?.stop();
+    service = undefined;
   });
 
   it('starts without servers, prints the GraphQL URL and answers { _service { sdl } }', async () => {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'warn', APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`no GraphQL URL printed within 30 s:\n${out}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /GraphQL: (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-      child!.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-    });
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
-
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ _service { sdl } }' }),
-    });
+    service = startServiceProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'all'], { PORT: '0', COLLECTOR_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn' });
+    const url = (await service.printed(/GraphQL: (http:\/\/127\.0\.0\.1:\d+\/graphql)/, 30_000))[1]!;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ _service { sdl } }' }) });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { _service: { sdl: string } } };
     expect(body.data._service.sdl).toMatch(/type User\s+@key\(fields: "id"\)/);
-
     const ready = await fetch(url.replace('/graphql', '/health/ready'));
     expect(await ready.json()).toMatchObject({ ready: true, checks: { redis: 'ok', mongodb: 'ok' } });
   });
+
+  it('runs the README: npm run dev, the curl POST of a PURCHASE, then the query shows a score above 0 within a second', async () => {
+    const [post, query, ...rest] = readmeTryIt();
+    expect(rest).toEqual([]);
+    expect(post).toMatch(/^curl .*4003\/v1\/events.*PURCHASE/);
+    expect(query).toMatch(/^curl .*4001\/graphql.*activityScore/);
+
+    service = startServiceProcess('npm', ['run', 'dev'], {});
+    await service.printed(/Collector: http:\/\/127\.0\.0\.1:4003\/v1\/events/, 60_000);
+    await service.printed(/GraphQL: http:\/\/127\.0\.0\.1:4001\/graphql/, 60_000);
+
+    // Before: the README's user has no activity.
+    const before = JSON.parse((await sh('bash', ['-c', query!])).stdout) as { data: { _entities: { activityScore: number; tier: string }[] } };
+    expect(before.data._entities[0]).toEqual({ activityScore: 0, tier: 'BRONZE' });
+
+    expect(JSON.parse((await sh('bash', ['-c', post!])).stdout)).toEqual({ accepted: 1, rejected: [] });
+    const posted = Date.now();
+    let score = 0;
+    while (score === 0 && Date.now() - posted < 1000) {
+      score = (JSON.parse((await sh('bash', ['-c', query!])).stdout) as typeof before).data._entities[0]!.activityScore;
+    }
+    expect(score, 'the score within a second of the POST').toBeGreaterThan(0);
+  }, 120_000);
 });
