@@ -27,8 +27,8 @@ export function startServiceProcess(command: string, args: readonly string[], en
   const child = spawn(command, args, { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let exit: string | undefined;
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   child.once('exit', (code, signal) => (exit = `exited with ${code ?? signal}`));
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
