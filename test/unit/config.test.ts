@@ -29,6 +29,24 @@ describe('config', () => {
     expect(() => loadConfig({}, { PORT: 'http' })).toThrow(ConfigError);
   });
 
+  it('shows the demo in embedded development only by default, and never sends demo traffic in production', () => {
+    const servers = { REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:2', MONGO_URL: 'mongodb://127.0.0.1:4' };
+    expect(loadConfig({}, {}).demo).toEqual({ traffic: true, trafficRate: 3, page: true });
+    expect(loadConfig({}, servers).demo).toEqual({ traffic: false, trafficRate: 3, page: true });
+    expect(loadConfig({}, { ...servers, DEMO_TRAFFIC: 'on', DEMO_TRAFFIC_RATE: '0.5' }).demo).toMatchObject({ traffic: true, trafficRate: 0.5 });
+    expect(loadConfig({}, { DEMO_TRAFFIC: 'off', DEMO_PAGE: 'off' }).demo).toMatchObject({ traffic: false, page: false });
+    const prod = { ...servers, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), ROUTER_SECRET: 'none' };
+    expect(loadConfig({}, prod).demo).toMatchObject({ traffic: false, page: false });
+    expect(loadConfig({}, { ...prod, DEMO_PAGE: 'on' }).demo.page).toBe(true);
+    expect(() => loadConfig({}, { ...prod, DEMO_TRAFFIC: 'on' })).toThrow(/DEMO_TRAFFIC=on is for development/);
+  });
+
+  it('lets the live page send through the collector: its origin is allowed unless an allow-list is given', () => {
+    expect(loadConfig({}, { PORT: '4101' }).collector.corsOrigins).toEqual(['http://127.0.0.1:4101', 'http://localhost:4101']);
+    expect(loadConfig({}, { COLLECTOR_CORS_ORIGINS: 'https://shop.example' }).collector.corsOrigins).toEqual(['https://shop.example']);
+    expect(loadConfig({}, { DEMO_PAGE: 'off' }).collector.corsOrigins).toEqual([]);
+  });
+
   it('refuses in-process adapters in production', () => {
     expect(() => loadConfig({}, { NODE_ENV: 'production' })).toThrow(/development only/);
   });
