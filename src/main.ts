@@ -1,7 +1,7 @@
 /**
  * Entry point. One codebase, roles chosen at start:
  *
- *   main [--role api|processor|sync|collector|all] [--services local]
+ *   main [--role api|processor|sync|collector|all] [--services local] [--supergraph]
  *   main replay --prefix <redis key prefix>
  *   main recover
  *   main redrive-parked
@@ -9,7 +9,8 @@
  * `--role` (or ROLES) picks the roles; `--services local` starts the local
  * servers (scripts/services.sh) and uses them. Without server URLs in the
  * environment the process runs embedded, on in-process adapters, serving the
- * API (`npm run dev` on a machine with nothing installed). `replay` rebuilds
+ * API (`npm run dev` on a machine with nothing installed). `--supergraph`
+ * also starts the example users subgraph and Hive Gateway (src/dev/supergraph.ts). `replay` rebuilds
  * the state from the beginning of the input topics into an empty namespace; `recover`
  * rebuilds a lost Redis from MongoDB and Kafka (the processor also does this
  * by itself at start when it finds the online state gone); `redrive-parked`
@@ -18,6 +19,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type Env } from './config.js';
 import { startLocalServices } from './dev/local-services.js';
+import { startLocalSupergraph } from './dev/supergraph.js';
 import { StoppedError } from './errors.js';
 import { createKafka, openEventLog } from './ingest/kafka.js';
 import { replay } from './ingest/replay.js';
@@ -34,7 +36,7 @@ import { redriveParked } from './sync/parked.js';
 import { recover } from './sync/recovery.js';
 import { openStores, type Stores } from './stores/index.js';
 
-async function serve(config: Config, logger: Logger): Promise<void> {
+async function serve(config: Config, logger: Logger, supergraph: boolean): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -58,7 +60,17 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   if (config.roles.includes('processor')) starting.push(startProcessorRole(config, kafka, stores, lifecycle, logger, metrics));
   if (config.roles.includes('api')) {
     const page = (url: string) => (config.demo.page ? `Live page: ${url.replace(/graphql$/, '')}\n` : '');
-    starting.push(startApiRole(config, kafka, stores, lifecycle, logger, metrics).then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n${page(url)}`)));
+    const api = startApiRole(config, kafka, stores, lifecycle, logger, metrics);
+    starting.push(api.then((url) => void process.stdout.write(`GraphQL: ${url}  (adapters: ${config.adapters})\n${page(url)}`)));
+    if (supergraph) {
+      starting.push(
+        api.then(async (url) => {
+          const gateway = await startLocalSupergraph(url);
+          lifecycle.onStop('supergraph', () => gateway.stop());
+          process.stdout.write(`Supergraph: ${gateway.url}\n`);
+        }),
+      );
+    }
   }
   if (config.roles.includes('sync')) startSyncRole(config, kafka, stores, lifecycle, logger, metrics);
   if (config.roles.includes('collector')) {
@@ -118,7 +130,7 @@ const runRedriveParked = (config: Config, logger: Logger) =>
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
-    options: { role: { type: 'string' }, services: { type: 'string' }, prefix: { type: 'string' } },
+    options: { role: { type: 'string' }, services: { type: 'string' }, prefix: { type: 'string' }, supergraph: { type: 'boolean' } },
     allowPositionals: true,
     strict: true,
   });
@@ -129,7 +141,7 @@ async function main(): Promise<void> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel, { instance: config.instanceId });
   const [command = 'serve'] = positionals;
-  if (command === 'serve') return serve(config, logger);
+  if (command === 'serve') return serve(config, logger, values.supergraph ?? false);
   if (command === 'replay') {
     if (!values.prefix) throw new Error('replay needs --prefix: an empty Redis key namespace to rebuild into');
     return runReplay(config, logger);

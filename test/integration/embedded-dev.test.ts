@@ -1,7 +1,8 @@
 /**
  * `npm run dev` on a machine with no servers: every role runs embedded on
  * in-process adapters, and the README's own commands (a PURCHASE POSTed to
- * the collector, then a query) show the user's score above 0 within a second.
+ * the collector, then a query) show the user's score above 0 within a second,
+ * on the service and through the supergraph (`npm run dev -- --supergraph`).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,16 +10,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sh = promisify(execFile);
 
-/** The commands of the README's "Try it" block, one per entry (continuation lines joined). */
-function readmeTryIt(): string[] {
+/** The commands of the README's first bash block under `heading`, one per entry (continuation lines joined). */
+function readmeCommands(heading: string): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = /### Try it[\s\S]*?```bash\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!block) throw new Error('README.md has no "Try it" bash block');
+  const block = new RegExp(`### ${heading}[\\s\\S]*?\`\`\`bash\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+  if (!block) throw new Error(`README.md has no bash block under "${heading}"`);
   return block.replace(/\\\n\s*/g, '').split('\n').filter((line) => line.trim() !== '');
 }
+
+const bash = async (command: string) => JSON.parse((await sh('bash', ['-c', command])).stdout) as unknown;
 
 describe('embedded dev mode', () => {
   let service: ServiceProcess | undefined;
@@ -39,7 +43,7 @@ describe('embedded dev mode', () => {
   });
 
   it('runs the README: npm run dev, the curl POST of a PURCHASE, then the query shows a score above 0 within a second', async () => {
-    const [post, query, ...rest] = readmeTryIt();
+    const [post, query, ...rest] = readmeCommands('Try it');
     expect(rest).toEqual([]);
     expect(post).toMatch(/^curl .*4003\/v1\/events.*PURCHASE/);
     expect(query).toMatch(/^curl .*4001\/graphql.*activityScore/);
@@ -60,4 +64,20 @@ describe('embedded dev mode', () => {
     }
     expect(score, 'the score within a second of the POST').toBeGreaterThan(0);
   }, 120_000);
+
+  it('runs the README through the supergraph: npm run dev -- --supergraph, the POST, then a query joining username with activityScore', async () => {
+    const [start, query, ...rest] = readmeCommands('Through the supergraph');
+    expect(rest).toEqual([]);
+    expect(start).toBe('npm run dev -- --supergraph');
+    expect(query).toMatch(/^curl .*4000\/graphql.*username activityScore/);
+    const [post] = readmeCommands('Try it');
+
+    service = startServiceProcess('npm', ['run', 'dev', '--', '--supergraph'], {});
+    await service.printed(/Supergraph: http:\/\/127\.0\.0\.1:4000\/graphql/, 90_000);
+    expect(await bash(query!)).toEqual({ data: { user: { username: 'user1', activityScore: 0, tier: 'BRONZE' } } });
+    expect(await bash(post!)).toEqual({ accepted: 1, rejected: [] });
+    let answer: { data: { user: { username: string; activityScore: number; tier: string } } } | undefined;
+    await waitFor(async () => (answer = (await bash(query!)) as typeof answer)!.data.user.activityScore > 0, { timeoutMs: 5000, what: 'u1’s score through the gateway' });
+    expect(answer!.data.user).toMatchObject({ username: 'user1', tier: 'BRONZE' });
+  }, 150_000);
 });
