@@ -390,7 +390,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   }
   const demoPage = e.DEMO_PAGE === undefined ? e.NODE_ENV === 'development' : e.DEMO_PAGE === 'on';
   // The page sends through the collector from the API's origin: allow it unless an allow-list is given.
-  const pageOrigins = demoPage && e.COLLECTOR_CORS_ORIGINS.length === 0 ? [`http://${e.HOST}:${e.PORT}`, `http://localhost:${e.PORT}`] : [];
+  const pageOrigins = demoPage && e.COLLECTOR_CORS_ORIGINS.length === 0 ? [`http://127.0.0.1:${e.PORT}`, `http://localhost:${e.PORT}`] : [];
   return Object.freeze({
     env: e.NODE_ENV,
     roles: e.ROLES,

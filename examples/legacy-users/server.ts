@@ -26,7 +26,8 @@ export function legacyUser(id: string): LegacyUser {
   return { id, username: name, email: `${name}@example.com`, createdAt: new Date(Date.UTC(2020, 0, 1)).toISOString() };
 }
 
-export async function startLegacyUsers(port = 0): Promise<{ url: string; stop: () => Promise<void> }> {
+/** Listens on loopback unless told otherwise (a container's network, in the compose stack). */
+export async function startLegacyUsers(port = 0, host = '127.0.0.1'): Promise<{ url: string; stop: () => Promise<void> }> {
   const server = new ApolloServer({
     schema: buildSubgraphSchema({
       typeDefs: parse(LEGACY_USERS_SDL),
@@ -40,11 +41,12 @@ export async function startLegacyUsers(port = 0): Promise<{ url: string; stop: (
     }),
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   });
-  const { url } = await startStandaloneServer(server, { listen: { host: '127.0.0.1', port } });
+  const { url } = await startStandaloneServer(server, { listen: { host, port } });
   return { url, stop: () => server.stop() };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { url } = await startLegacyUsers(Number(process.argv[2] ?? 4002));
+  // examples/legacy-users/server.ts [port, default 4002] [host, default 127.0.0.1]
+  const { url } = await startLegacyUsers(Number(process.argv[2] ?? 4002), process.argv[3]);
   process.stdout.write(`legacy users subgraph: ${url}\n`);
 }

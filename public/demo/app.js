@@ -1,5 +1,6 @@
 // The live page: one graphql-ws socket, two subscriptions per user, and buttons that POST to the collector.
 const settings = await (await fetch('/demo/settings.json')).json();
+const collectorUrl = `${location.protocol}//${location.hostname}:${settings.collectorPort}/v1/events`;
 const token = new URLSearchParams(location.search).get('token');
 const socket = document.getElementById('socket');
 const client = graphqlWs.createClient({
@@ -47,7 +48,7 @@ async function send(card, userId, type) {
   const event = { eventId: crypto.randomUUID(), userId, type, itemId, occurredAt: new Date().toISOString(), source: 'demo-page' };
   const error = card.querySelector('.error');
   try {
-    const res = await fetch(settings.collectorUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const res = await fetch(collectorUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
     error.textContent = res.status === 202 ? '' : `collector answered ${res.status}: ${await res.text()}`;
   } catch (e) {
     error.textContent = `collector unreachable: ${e.message}`;

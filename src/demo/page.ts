@@ -13,13 +13,13 @@ const PUBLIC = fileURLToPath(new URL('../../public/demo/', import.meta.url));
 const GRAPHQL_WS_BROWSER = join(dirname(createRequire(import.meta.url).resolve('graphql-ws')), '../umd/graphql-ws.min.js');
 
 export interface DemoPageOptions {
-  /** Where the page's buttons send events: the collector's `POST /v1/events` URL. */
-  readonly collectorUrl: string;
+  /** The collector's port, on the host the browser reached the page by (a container's listen address means nothing to it). */
+  readonly collectorPort: number;
 }
 
 export function demoPage(o: DemoPageOptions): Router {
   const router = express.Router();
-  const settings = { collectorUrl: o.collectorUrl, users: DEMO_USERS, items: DEMO_ITEMS.map((i) => i.id) };
+  const settings = { collectorPort: o.collectorPort, users: DEMO_USERS, items: DEMO_ITEMS.map((i) => i.id) };
   router.get('/', (_req, res) => res.sendFile(join(PUBLIC, 'index.html')));
   router.get('/favicon.ico', (_req, res) => res.status(204).end());
   router.get('/demo/settings.json', (_req, res) => res.json(settings));
