@@ -7,6 +7,26 @@
  */
 import { defineConfig } from '@graphql-hive/gateway';
 
+/** Header and subscription forwarding for a router secret (or none); shared with the tests' in-process gateway. */
+export function forwarding(routerSecret: string | undefined) {
+  const secret = routerSecret ? { 'router-authorization': routerSecret } : {};
+  return {
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ request, subgraphName }: { request: Request; subgraphName: string }) => ({
+        ...(request.headers.get('authorization') ? { authorization: request.headers.get('authorization')! } : {}),
+        ...(subgraphName === 'activity' ? secret : {}),
+      }),
+    },
+    transportEntries: {
+      '*.http': {
+        options: {
+          subscriptions: { kind: 'ws' as const, location: '/graphql', options: { connectionParams: { authorization: '{context.headers.authorization}', ...secret } } },
+        },
+      },
+    },
+  };
+}
+
 // `none` is the service's own opt-out of the router check (see README, Access).
 const routerSecret = process.env.ROUTER_SECRET && process.env.ROUTER_SECRET !== 'none' ? process.env.ROUTER_SECRET : undefined;
 
@@ -14,21 +34,5 @@ export const gatewayConfig = defineConfig({
   supergraph: process.env.SUPERGRAPH_FILE ?? '.run/supergraph.graphql',
   // The composed file is written once at start; nothing to poll.
   pollingInterval: 0,
-  propagateHeaders: {
-    fromClientToSubgraphs: ({ request, subgraphName }) => ({
-      ...(request.headers.get('authorization') ? { authorization: request.headers.get('authorization')! } : {}),
-      ...(subgraphName === 'activity' && routerSecret ? { 'router-authorization': routerSecret } : {}),
-    }),
-  },
-  transportEntries: {
-    '*.http': {
-      options: {
-        subscriptions: {
-          kind: 'ws',
-          location: '/graphql',
-          options: { connectionParams: { authorization: '{context.headers.authorization}', ...(routerSecret ? { 'router-authorization': routerSecret } : {}) } },
-        },
-      },
-    },
-  },
+  ...forwarding(routerSecret),
 });

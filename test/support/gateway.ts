@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { startLegacyUsers } from '../../examples/legacy-users/server.js';
 import { composeSupergraph, standardSubgraphs } from '../../scripts/compose-supergraph.js';
+import { forwarding } from '../../gateway.config.js';
 import { ROUTER_SECRET } from './api-harness.js';
 
 export interface Supergraph {
@@ -22,24 +23,8 @@ export async function startSupergraph(activityUrl: string): Promise<Supergraph> 
   const gateway = createGatewayRuntime({
     supergraph: composeSupergraph(standardSubgraphs(activityUrl, users.url)),
     logging: false,
-    propagateHeaders: {
-      fromClientToSubgraphs: ({ request, subgraphName }) => ({
-        ...(request.headers.get('authorization') ? { authorization: request.headers.get('authorization')! } : {}),
-        ...(subgraphName === 'activity' ? { 'router-authorization': ROUTER_SECRET } : {}),
-      }),
-    },
-    // Subscriptions go upstream over graphql-ws, with the user's token and the router secret as connection params.
-    transportEntries: {
-      '*.http': {
-        options: {
-          subscriptions: {
-            kind: 'ws',
-            location: '/graphql',
-            options: { connectionParams: { authorization: '{context.headers.authorization}', 'router-authorization': ROUTER_SECRET } },
-          },
-        },
-      },
-    },
+    // The same forwarding as `npm run gateway` (gateway.config.ts), with the tests' router secret.
+    ...forwarding(ROUTER_SECRET),
   });
   // The gateway is a fetch-style handler that also accepts Node's (req, res); its promise is its own to settle.
   const server: Server = createServer((req, res) => void gateway(req, res));
