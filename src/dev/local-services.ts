@@ -12,7 +12,8 @@ const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
 const TELEMETRY_OFF = { APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
 
-async function services(...args: string[]): Promise<string> {
+/** Runs scripts/services.sh with `args`; its stdout, or an error with its stderr. */
+export async function services(...args: string[]): Promise<string> {
   try {
     const { stdout } = await run('bash', [SCRIPT, ...args], {
       env: { ...process.env, ...TELEMETRY_OFF },

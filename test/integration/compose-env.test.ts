@@ -6,7 +6,8 @@
  * namespace (topics, group, Redis prefix, database) by one of this test's.
  * It must become ready and answer the README's examples. The helpers' commands
  * (the example users subgraph, the supergraph's composition) run as written,
- * with the same replacements, and the gateway is given what they produce.
+ * with the same replacements, and the gateway and the CDC servers are given
+ * the files the tests use.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -130,5 +131,13 @@ describe('the compose stack’s configuration', () => {
     const mounted = gateway!.volumes!.find((v) => v.endsWith(':/gateway/gateway.config.ts:ro'))!.split(':')[0]!;
     expect(existsSync(join(ROOT, mounted))).toBe(true);
     expect(gateway!.depends_on).toMatchObject({ supergraph: { condition: 'service_completed_successfully' }, subgraph: { condition: 'service_healthy' } });
+
+    // The CDC servers: the legacy schema the tests use, logical decoding, and the checked-in connector.
+    const { postgres, connector } = compose.services;
+    expect(postgres!.command).toContain('wal_level=logical');
+    const schema = postgres!.volumes!.find((v) => v.includes('/docker-entrypoint-initdb.d/'))!.split(':')[0]!;
+    expect(readFileSync(join(ROOT, schema), 'utf8')).toMatch(/CREATE TABLE IF NOT EXISTS user_activity[\s\S]*CREATE PUBLICATION dbz_user_activity/);
+    expect(connector!.command!.slice(0, 3)).toEqual(['npx', 'tsx', 'scripts/register-connector.ts']);
+    expect(connector!.command).toEqual(expect.arrayContaining(['database.hostname=postgres', 'database.port=5432']));
   }, 120_000);
 });
