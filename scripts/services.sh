@@ -22,7 +22,8 @@
 #
 # Ports (env overrides): Redis 56379 (UAS_REDIS_PORT), Kafka broker 59092 (UAS_KAFKA_PORT),
 #   Kafka controller 59093 (UAS_KAFKA_CONTROLLER_PORT), MongoDB wire 57017 (UAS_MONGO_PORT),
-#   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up).
+#   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up;
+#   UAS_CONNECT_OFFSET_FLUSH_MS, default 10000, is how often it records how far it has sent).
 # Mongo server: FerretDB v1.24.2 (SQLite backend, built from the Go module proxy); if it cannot be
 #   built here, de.bwaldvogel:mongo-java-server:1.47.0 (in-memory) from Maven Central.
 #   UAS_MONGO_SERVER=ferretdb|mongo-java-server forces one. `status`/`env` say which one runs.

@@ -20,8 +20,13 @@ export interface CdcServers {
 
 export { services };
 
-/** Starts (or restarts, fresh) PostgreSQL and Kafka Connect; Kafka must be up (the tests' global setup). */
-export async function startCdcServers(): Promise<CdcServers> {
+/**
+ * Starts (or restarts, fresh) PostgreSQL and Kafka Connect; Kafka must be up
+ * (the tests' global setup). `offsetFlushMs`: how often Connect records its
+ * source offsets, which is how much a killed worker re-sends.
+ */
+export async function startCdcServers(o: { offsetFlushMs?: number } = {}): Promise<CdcServers> {
+  if (o.offsetFlushMs !== undefined) process.env.UAS_CONNECT_OFFSET_FLUSH_MS = String(o.offsetFlushMs);
   await services('up', 'cdc');
   const env = parseEnvLines(await services('env'));
   return { postgresUrl: env.POSTGRES_URL!, connectUrl: env.KAFKA_CONNECT_URL! };
@@ -59,6 +64,24 @@ export async function insertRows(db: pg.ClientBase, rows: readonly LegacyRow[]):
 export function rowEvent(id: number, row: LegacyRow): ActivityEvent {
   const type = LEGACY_TYPES.find(([legacy]) => legacy === row.type)![1];
   return { eventId: String(id), userId: String(row.userId), type, ...(row.productId === null ? {} : { itemId: String(row.productId) }), occurredAt: row.at, source: 'cdc' };
+}
+
+/** Kills the Connect worker with SIGKILL (no offset flush, no goodbye) and waits until it is gone. */
+export async function killConnect(): Promise<void> {
+  const pid = Number(/^connect\s+running\s+pid=(\d+)/m.exec(await services('status'))?.[1]);
+  if (!pid) throw new Error('Kafka Connect is not running');
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { timeoutMs: 10_000, what: `Connect (pid ${pid}) to be gone` },
+  );
 }
 
 export const connectDb = async (url: string): Promise<pg.Client> => {
