@@ -7,7 +7,14 @@
 CONNECT_VERSION=4.3.1
 DEBEZIUM_VERSION=3.6.1.Final
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+# The newest installed server's bin dir (a removed package can leave its directory behind).
+pg_bin() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+    [[ -x $d/postgres && -x $d/initdb ]] && { echo "$d"; return 0; }
+  done
+  return 0
+}
 
 ensure_postgres() {
   if [[ -z $(pg_bin) ]]; then
