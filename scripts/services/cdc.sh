@@ -91,13 +91,7 @@ key.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter=org.apache.kafka.connect.json.JsonConverter
 plugin.discovery=only_scan
 EOP
-  cat >"$dir/log4j.properties" <<'EOP'
-log4j.rootLogger=INFO, f
-log4j.appender.f=org.apache.log4j.FileAppender
-log4j.appender.f.File=${connect.logs.dir}/connect.log
-log4j.appender.f.layout=org.apache.log4j.PatternLayout
-log4j.appender.f.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOP
+  write_file_log4j "$dir/log4j.properties" '${connect.logs.dir}/connect.log'
 }
 
 start_connect() { # $1=1 keeps the stored source offsets (a restart re-sends from the last flush)

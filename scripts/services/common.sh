@@ -165,6 +165,13 @@ install_for() { # serialised across concurrent invocations
   exec 9>&-
 }
 
+# write_file_log4j FILE LOGFILE: a reload4j config logging INFO and up to LOGFILE (a JVM property
+# reference such as ${kafka.logs.dir}/server.log, resolved by the JVM).
+write_file_log4j() {
+  printf '%s\n' 'log4j.rootLogger=INFO, f' 'log4j.appender.f=org.apache.log4j.FileAppender' "log4j.appender.f.File=$2" \
+    'log4j.appender.f.layout=org.apache.log4j.PatternLayout' 'log4j.appender.f.layout.ConversionPattern=[%d] %p %m (%c)%n' >"$1"
+}
+
 # ---------------------------------------------------------------- run dirs
 
 # prepare_dir NAME KEEP: (re)create RUN/NAME; wipe its data unless KEEP=1; rotate old logs.

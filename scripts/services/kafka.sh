@@ -68,13 +68,7 @@ kafka_jopts() { # JVM options shared by the broker and the storage tool
 # for the old registration to expire (DUPLICATE_BROKER_REGISTRATION) -- 13 s with the default.
 write_kafka_config() {
   local dir=$RUN/kafka
-  cat >"$dir/log4j.properties" <<'EOF'
-log4j.rootLogger=INFO, f
-log4j.appender.f=org.apache.log4j.FileAppender
-log4j.appender.f.File=${kafka.logs.dir}/server.log
-log4j.appender.f.layout=org.apache.log4j.PatternLayout
-log4j.appender.f.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOF
+  write_file_log4j "$dir/log4j.properties" '${kafka.logs.dir}/server.log'
   cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
