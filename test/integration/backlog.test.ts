@@ -115,10 +115,12 @@ describe('catching up on a backlog wider than the dedupe horizon', () => {
       return child;
     };
     const committed = async () => sum(await committedOffsets(kafka, [{ groupId: config.processor.groupId, topics: inputs(config) }]));
-    for (const share of [0.2, 0.5]) {
+    // The first kill past a fifth of the backlog; the second at the restarted member's first commit (it
+    // catches up so fast once it holds the partitions that a later point could be past the end by the kill).
+    for (const share of [0.2, 0]) {
       const before = await committed();
       const child = startChild();
-      await waitFor(async () => (await committed()) >= Math.max(before + 1, share * total), { timeoutMs: 90_000, intervalMs: 20, what: `commits past ${share * 100} %` });
+      await waitFor(async () => (await committed()) >= Math.max(before + 1, share * total), { timeoutMs: 90_000, intervalMs: 20, what: share > 0 ? `commits past ${share * 100} %` : 'the restarted member’s first commit' });
       child.kill('SIGKILL');
       await once(child, 'exit');
       expect(await committed()).toBeLessThan(total);
