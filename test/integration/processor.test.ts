@@ -76,7 +76,7 @@ describe('processor on real Kafka and Redis', () => {
     expect(result.messages).toBe(200_000);
     const replayed = await rebuilt.loadMany(users);
     users.forEach((id, i) => expectSameState(replayed[i], live[i], 1e-9, { bookkeeping: false }));
-  });
+  }, 240_000); // its waits allow 120 s each: the default 60 s would cut them short under load
 
   it('sends bad JSON, a missing userId and a malformed Debezium envelope to the DLQ once each, and goes on', async () => {
     const config = isolatedConfig();
