@@ -160,7 +160,8 @@ describe('CDC from PostgreSQL through Debezium', () => {
         // And it stays so: the model still holds once everything has been read.
         expect(await mismatch(p.store, events, p.config)).toBeUndefined();
       } finally {
-        await p.close();
+        // A failed clean-up must not hide what failed the test.
+        await p.close().catch((error: unknown) => console.error('[cdc] clean-up failed:', error));
       }
     }, 420_000);
   }
@@ -185,7 +186,7 @@ describe('CDC from PostgreSQL through Debezium', () => {
       console.log(`[cdc] 50,000 rows in one transaction: COMMIT to every user's state applied in ${ms} ms`);
       expect(await mismatch(p.store, events, p.config)).toBeUndefined();
     } finally {
-      await p.close();
+      await p.close().catch((error: unknown) => console.error('[cdc] clean-up failed:', error));
     }
   }, 420_000);
 });

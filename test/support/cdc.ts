@@ -105,7 +105,12 @@ export function connectorConfig(o: { prefix: string; schemas: boolean; postgresP
 
 /** Creates or updates connector `name`, and waits until it and its task run. */
 export async function putConnector(connectUrl: string, name: string, config: Record<string, string>): Promise<void> {
-  const res = await fetch(`${connectUrl}/connectors/${name}/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(config) });
+  const res = await fetch(`${connectUrl}/connectors/${name}/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(config) }).catch(
+    async (error: Error) => {
+      // Say why the worker is not there: its state and its last log lines.
+      throw new Error(`no Kafka Connect at ${connectUrl}: ${error.message}\n${await services('status')}\n${await services('logs', 'connect').catch(() => '')}`, { cause: error });
+    },
+  );
   if (res.status >= 300) throw new Error(`Connect refused ${name}: ${res.status} ${await res.text()}`);
   await waitFor(
     async () => {
