@@ -110,9 +110,12 @@ describe('the compose stack’s configuration', () => {
     const { users, supergraph, gateway } = compose.services;
     // The example users subgraph, its container address replaced by loopback and its port by a free one.
     const port = await freePort();
-    const [cmd, ...args] = users!.command!.map((a) => (a === '0.0.0.0' ? '127.0.0.1' : a === '4002' ? String(port) : a));
+    // The file's command ends with the port and the listen address (examples/legacy-users/server.ts [port] [host]).
+    const given = users!.command!;
+    expect(given.at(-2)).toBe('4002');
+    const [cmd, ...args] = [...given.slice(0, -2), String(port), '127.0.0.1'];
     expect(cmd).toBe('npx');
-    const subgraph = startServiceProcess(cmd!, args, stringEnv(users!.environment));
+    const subgraph = startServiceProcess(cmd, args, stringEnv(users!.environment));
     stops.push(() => subgraph.stop());
     await subgraph.printed(/legacy users subgraph: /, 60_000);
     const answer = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ user(id: "u1") { username } }' }) });
