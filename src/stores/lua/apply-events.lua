@@ -112,10 +112,12 @@ local function firstLive(w, at) return math.floor(at / p.windows[w][1]) - p.wind
 -- Which events apply, and so the watermark after the batch (a bucket behind
 -- it would be pruned at the end, so it is never counted). A redelivery has an
 -- offset at or below its source's mark, read once per source; a re-send has
--- an id already seen.
+-- an id already seen, stored or earlier in this batch. Stored ids are read and
+-- the new ones written in a few large calls, not one call per event.
 local applied, resent, redelivered = 0, 0, 0
 local marks, moved, apply = {}, {}, {}
 local latestArrival = nil
+local candidates = {}
 for e = 4, #ARGV, 8 do
   local arrived, source, offset = tonumber(ARGV[e + 5]), ARGV[e + 6], tonumber(ARGV[e + 7])
   if latestArrival == nil or arrived > latestArrival then latestArrival = arrived end
@@ -131,21 +133,34 @@ for e = 4, #ARGV, 8 do
     end
     marks[source] = mark
   end
-  if redelivery then
-    redelivered = redelivered + 1
-    fresh[#fresh + 1] = '0'
-  elseif redis.call('ZADD', KEYS[2], 'NX', arrived, ARGV[e]) == 0 then
+  if redelivery then redelivered = redelivered + 1 else candidates[#candidates + 1] = e end
+end
+local stored = {}
+for i = 1, #candidates, 400 do
+  local ids = {}
+  for j = i, math.min(i + 399, #candidates) do ids[#ids + 1] = ARGV[candidates[j]] end
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+  for j, id in ipairs(ids) do if scores[j] then stored[id] = true end end
+end
+local isFresh, added = {}, {}
+for _, e in ipairs(candidates) do
+  local id = ARGV[e]
+  if stored[id] then
     resent = resent + 1
-    fresh[#fresh + 1] = '0'
   else
+    stored[id] = true
+    isFresh[e] = true
     applied = applied + 1
-    fresh[#fresh + 1] = '1'
+    added[#added + 1] = ARGV[e + 5]
+    added[#added + 1] = id
     local at = tonumber(ARGV[e + 4])
     apply[#apply + 1] = e
     apply[#apply + 1] = at
     if at > watermark then watermark = at end
   end
 end
+for i = 1, #added, 400 do redis.call('ZADD', KEYS[2], unpack(added, i, math.min(i + 399, #added))) end
+for e = 4, #ARGV, 8 do fresh[#fresh + 1] = isFresh[e] and '1' or '0' end
 local live = {}
 for w = 1, #p.windows do live[w] = firstLive(w, watermark) end
 
