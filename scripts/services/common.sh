@@ -40,11 +40,15 @@ server_pid() {
 }
 
 # launch NAME CMD...: start CMD in the background in RUN/NAME, stdout/stderr to stdout.log.
+# The child is forked inside RUN/NAME: server_pid knows a server by its working directory, so a
+# child that changed directory only after the fork could be taken for a dead server meanwhile.
 launch() {
-  local name=$1 dir=$RUN/$1
+  local name=$1 dir=$RUN/$1 back=$PWD
   shift
-  (cd "$dir" && exec "$@" </dev/null >>"$dir/stdout.log" 2>&1) &
+  cd "$dir" || die "$name: cannot enter $dir"
+  "$@" </dev/null >>"$dir/stdout.log" 2>&1 &
   echo $! >"$dir/pid"
+  cd "$back" || die "cannot return to $back"
 }
 
 # await NAME SECONDS PROBE...: poll PROBE until it succeeds; fail if the server dies or time runs out.
