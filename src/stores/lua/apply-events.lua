@@ -133,6 +133,7 @@ for e = 4, #ARGV, 8 do
     end
     marks[source] = mark
   end
+  fresh[#fresh + 1] = '0'
   if redelivery then redelivered = redelivered + 1 else candidates[#candidates + 1] = e end
 end
 local stored = {}
@@ -142,14 +143,14 @@ for i = 1, #candidates, 400 do
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   for j, id in ipairs(ids) do if scores[j] then stored[id] = true end end
 end
-local isFresh, added = {}, {}
+local added = {}
 for _, e in ipairs(candidates) do
   local id = ARGV[e]
   if stored[id] then
     resent = resent + 1
   else
     stored[id] = true
-    isFresh[e] = true
+    fresh[(e - 4) / 8 + 1] = '1'
     applied = applied + 1
     added[#added + 1] = ARGV[e + 5]
     added[#added + 1] = id
@@ -160,7 +161,6 @@ for _, e in ipairs(candidates) do
   end
 end
 for i = 1, #added, 400 do redis.call('ZADD', KEYS[2], unpack(added, i, math.min(i + 399, #added))) end
-for e = 4, #ARGV, 8 do fresh[#fresh + 1] = isFresh[e] and '1' or '0' end
 local live = {}
 for w = 1, #p.windows do live[w] = firstLive(w, watermark) end
 
