@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ActivityEvent } from '../src/features/activity.js';
-import { createFeatureUpdatesListener } from '../src/ingest/feature-updates.js';
+import { createFeatureUpdatesListener } from '../src/live/feature-updates.js';
 import { ensureTopics, createKafka, serviceTopics } from '../src/ingest/kafka.js';
 import { createProcessor } from '../src/ingest/processor.js';
 import { createLogger } from '../src/observability/logger.js';

@@ -33,7 +33,7 @@ import { startCollectorRole } from './roles/collector.js';
 import { startProcessorRole } from './roles/processor.js';
 import { startSyncRole } from './roles/sync.js';
 import { redriveParked } from './sync/parked.js';
-import { recover } from './sync/recovery.js';
+import { recover } from './ingest/recovery.js';
 import { openStores, type Stores } from './stores/index.js';
 
 async function serve(config: Config, logger: Logger, supergraph: boolean): Promise<void> {

@@ -3,6 +3,7 @@
  * A User is only its key: its fields load through the request's DataLoader,
  * so every User in one request shares one store round trip.
  */
+import type { Recommended } from '../features/recommend.js';
 import type { UserState } from '../features/state.js';
 
 export interface UserParent {
@@ -28,3 +29,10 @@ export interface RecommendationParent {
   readonly reason: 'ALSO_VIEWED' | 'ALSO_BOUGHT' | 'TRENDING';
   readonly because: ItemParent | null;
 }
+
+export const recommendationParent = (r: Recommended): RecommendationParent => ({
+  item: { id: r.itemId },
+  score: r.score,
+  reason: r.reason,
+  because: r.because === null ? null : { id: r.because },
+});

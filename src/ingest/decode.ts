@@ -9,41 +9,15 @@
  *  - static profile events.
  * Anything else throws a DecodeError, which names the field at fault.
  */
-import { z } from 'zod';
-import { ActivityEventSchema as ActivitySchema, fieldErrorsOf, id, instant } from '../contracts/activity-event.js';
+import type { z } from 'zod';
+import { ActivityEventSchema as ActivitySchema, fieldErrorsOf, instant } from '../contracts/activity-event.js';
+import { DebeziumEnvelopeSchema, DebeziumRowSchema, SKIPPED_OPS } from '../contracts/cdc-change-event.js';
+import { ProfileEventSchema } from '../contracts/profile-event.js';
 import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
 import type { ProfileUpdate } from '../features/apply.js';
 import { DecodeError } from '../errors.js';
 
 export type Decoded<T> = { readonly kind: 'event'; readonly value: T } | { readonly kind: 'skip'; readonly reason: string };
-
-const RowSchema = z.object({
-  id: id,
-  user_id: id,
-  activity_type: z.string().min(1),
-  product_id: id.nullish(),
-  activity_timestamp: z.union([z.number(), z.string()]),
-});
-
-// `before` is never read, so it is not validated: under REPLICA IDENTITY DEFAULT
-// a delete's `before` holds only the key and an update's is null.
-const EnvelopeSchema = z.object({
-  op: z.enum(['c', 'r', 'u', 'd', 't', 'm']),
-  after: z.unknown().nullish(),
-});
-
-/** Ops that record no activity (a delete, a truncate, a logical decoding message), with the skip reason. */
-const SKIPPED_OPS: Readonly<Record<string, string | undefined>> = { d: 'delete', t: 'truncate', m: 'message' };
-
-const ProfileSchema = z
-  .object({
-    userId: id,
-    version: z.number().int().nonnegative().optional(),
-    updatedAt: instant.optional(),
-    vip: z.boolean().default(false),
-    status: z.string().max(64).nullish(),
-  })
-  .refine((p) => p.version !== undefined || p.updatedAt !== undefined, { message: 'version or updatedAt is required', path: ['version'] });
 
 function parseJson(raw: Buffer | null): unknown {
   if (raw === null) return null;
@@ -83,10 +57,10 @@ export function decodeActivity(raw: Buffer | null, typeMap: Readonly<Record<stri
 
   const body = 'payload' in json && 'schema' in json ? json.payload : json;
   if (body === null) return { kind: 'skip', reason: 'tombstone' };
-  const envelope = check(EnvelopeSchema, body, 'Debezium envelope');
+  const envelope = check(DebeziumEnvelopeSchema, body, 'Debezium envelope');
   const skipped = SKIPPED_OPS[envelope.op];
   if (skipped !== undefined) return { kind: 'skip', reason: skipped };
-  const row = check(RowSchema, envelope.after, 'Debezium row (after)');
+  const row = check(DebeziumRowSchema, envelope.after, 'Debezium row (after)');
   const type = typeMap[row.activity_type] ?? ((ACTIVITY_TYPES as readonly string[]).includes(row.activity_type) ? (row.activity_type as ActivityType) : undefined);
   if (type === undefined) throw new DecodeError(`invalid Debezium row (after): activity_type: unmapped type "${row.activity_type}"`);
   return {
@@ -103,7 +77,7 @@ export function decodeActivity(raw: Buffer | null, typeMap: Readonly<Record<stri
 export function decodeProfile(raw: Buffer | null): Decoded<ProfileUpdate> {
   const json = parseJson(raw);
   if (json === null) return { kind: 'skip', reason: 'tombstone' };
-  const p = check(ProfileSchema, json, 'profile event');
+  const p = check(ProfileEventSchema, json, 'profile event');
   return {
     kind: 'event',
     value: { userId: p.userId, profileVersion: p.version ?? p.updatedAt ?? 0, vip: p.vip, status: p.status ?? null },

@@ -3,7 +3,7 @@
  * (the next to read; 0 where it has committed none) and the topics' ends.
  */
 import type { Kafka } from 'kafkajs';
-import type { PartitionOffsets } from '../stores/profile.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
 export interface GroupTopics {
   readonly groupId: string;

@@ -13,10 +13,11 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
-import type { PartitionOffsets } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { createRenewingProducer } from './renewing-producer.js';
-import { BatchApplier, batchControl, commitResolved } from './batch-applier.js';
+import { BatchApplier } from './batch-applier.js';
+import { batchControl, commitResolved } from './kafka-batch.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
 export interface ProcessorOptions {
   readonly kafka: Kafka;

@@ -11,11 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { PartitionOffsets } from '../stores/profile.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserStateStore } from '../stores/user-state.js';
 import { committedOffsets, endOffsets, reached, sum } from './offsets.js';
 import { createProcessor } from './processor.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
 export interface ReplayOptions {
   readonly kafka: Kafka;

@@ -9,8 +9,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import { batchControl, commitResolved, type BatchApplier, type BatchControl } from './batch-applier.js';
-import { notBeforeOf } from './records.js';
+import type { BatchApplier } from './batch-applier.js';
+import { batchControl, commitResolved } from './kafka-batch.js';
+import type { BatchControl } from './outcome-policy.js';
+import { notBeforeOf } from '../contracts/retry-record.js';
 
 export interface RetryWorkerOptions {
   readonly kafka: Kafka;

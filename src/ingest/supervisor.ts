@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
-import { ensureOnline, type RecoveryOptions } from '../sync/recovery.js';
+import { ensureOnline, type RecoveryOptions } from './recovery.js';
 import type { BatchApplier } from './batch-applier.js';
 import { createProcessor, type ProcessorOptions } from './processor.js';
 import { createRetryWorker } from './retry-worker.js';

@@ -1,6 +1,5 @@
 /** Prometheus metrics (prom-client), one registry per process, served on /metrics. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchApplier } from '../ingest/batch-applier.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -40,8 +39,15 @@ export interface Metrics {
     readonly rateLimited: Counter<'scope'>;
     readonly bodyBytes: Histogram;
   };
-  /** Counts what every batch of `applier` did. */
-  observeApplier(applier: BatchApplier): void;
+  /** What the processor's batches came to (counted by ingest/applier-metrics.ts). */
+  readonly processor: {
+    readonly events: Counter<'topic' | 'outcome' | 'reason'>;
+    readonly batchDuration: Histogram;
+    readonly storeUnavailable: Counter;
+    readonly graphBatches: Counter<'outcome'>;
+    readonly graphItems: Counter;
+    readonly graphDuration: Histogram;
+  };
 }
 
 export function createMetrics(): Metrics {
@@ -124,28 +130,7 @@ export function createMetrics(): Metrics {
       rateLimited: new Counter({ name: 'uas_collector_rate_limited_total', help: 'Requests refused with 429, by the limit hit (app or ip)', labelNames: ['scope'], registers: [registry] }),
       bodyBytes: new Histogram({ name: 'uas_collector_body_bytes', help: 'Bytes of event request bodies read', buckets: [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576], registers: [registry] }),
     },
-    observeApplier(applier) {
-      applier.on('batch', (b) => {
-        const count = (outcome: string, n: number, reason = '') => events.inc({ topic: b.topic, outcome, reason }, n);
-        count('applied', b.applied);
-        count('stale', b.stale);
-        count('duplicate', b.resent, 'resent');
-        count('duplicate', b.redelivered, 'redelivered');
-        count('expired', b.expired);
-        count('future', b.future);
-        count('skipped', b.skipped);
-        count('dead_letter', b.deadLetters);
-        count('retried', b.retried);
-        batchDuration.observe(b.durationMs / 1000);
-      });
-      applier.on('storeUnavailable', () => storeUnavailable.inc());
-      applier.on('graph', (g) => {
-        graphBatches.inc({ outcome: 'ok' });
-        graphItems.inc(g.items);
-        graphDuration.observe(g.durationMs / 1000);
-      });
-      applier.on('graphFailed', () => graphBatches.inc({ outcome: 'failed' }));
-    },
+    processor: { events, batchDuration, storeUnavailable, graphBatches, graphItems, graphDuration },
     httpRequests: new Counter({
       name: 'uas_http_requests_total',
       help: 'HTTP requests by route and status code',

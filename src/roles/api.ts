@@ -8,84 +8,24 @@
  * The HTTP server starts first, so /health/live answers at once and
  * /health/ready says what is missing while the consumer waits for Kafka.
  */
-import DataLoader from 'dataloader';
 import type { Kafka } from 'kafkajs';
 import { createAuthenticator, type Authenticator } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { demoPage } from '../demo/page.js';
-import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
-import { createContextFactory, trendingCount, type LiveDeps } from '../graphql/context.js';
+import { createContextFactory } from '../graphql/context.js';
 import { createGraphQLPolicy } from '../graphql/policy.js';
 import { createSubgraphSchema } from '../graphql/schema.js';
-import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
-import { TRENDING, UpdateHub } from '../graphql/subscriptions/hub.js';
-import { createFeatureUpdatesListener, type FeatureUpdatesListener } from '../ingest/feature-updates.js';
+import { UpdateHub } from '../graphql/subscriptions/hub.js';
 import type { Lifecycle } from '../lifecycle.js';
-import { instrumentUserStateStore } from '../observability/instrument-store.js';
+import { createLiveUpdates } from '../live/live-updates.js';
+import { createSubscriptionReads } from '../live/subscription-reads.js';
+import { instrumentUserStateStore } from '../stores/instrumented-user-state-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
 import type { Stores } from '../stores/index.js';
 import { createReadThroughStore } from '../stores/read-through-store.js';
-import type { ItemGraphStore } from '../stores/item-graph.js';
-import type { UserStateStore } from '../stores/user-state.js';
-
-/** Subscriptions' reads: batched across all subscriptions of a tick, never cached. */
-function liveDeps(store: UserStateStore, itemGraph: ItemGraphStore, config: Config, hub: UpdateHub, metrics: Metrics): LiveDeps {
-  const loader = new DataLoader<string, UserState>(
-    async (ids) => (await store.loadMany(ids)).map((s) => s ?? DEFAULT_USER_STATE),
-    { cache: false, maxBatchSize: 500 },
-  );
-  hub.on('superseded', () => metrics.live.superseded.inc());
-  return {
-    hub,
-    load: (userId) => loader.load(userId),
-    itemGraph: createItemGraphLoader(itemGraph, { maxBatchSize: 2000, trendingCount: trendingCount(config), clock: Date.now, cache: false }),
-    pushed(field, eventTime) {
-      metrics.live.pushes.inc({ field });
-      if (eventTime > 0) metrics.live.pushLatency.observe(Math.max(0, Date.now() - eventTime) / 1000);
-    },
-    opened: (delta) => metrics.live.subscriptions.inc(delta),
-  };
-}
-
-/** Calls `fn` at most once per `intervalMs`, with the latest argument; the first call waits out no interval. */
-function throttle<T>(intervalMs: number, fn: (arg: T) => void): { call(arg: T): void; cancel(): void } {
-  let last = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let latest: T;
-  const fire = () => {
-    timer = undefined;
-    last = Date.now();
-    fn(latest);
-  };
-  return {
-    call(arg) {
-      latest = arg;
-      if (timer) return;
-      const wait = last + intervalMs - Date.now();
-      if (wait <= 0) fire();
-      else timer = setTimeout(fire, wait).unref();
-    },
-    cancel: () => clearTimeout(timer),
-  };
-}
-
-/**
- * Subscribes `listener`, retrying until it succeeds (Kafka or its topics may
- * not be ready yet), and starts it again with backoff whenever kafkajs gives
- * up on it at run time.
- */
-async function keepSubscribed(listener: FeatureUpdatesListener, lifecycle: Lifecycle, logger: Logger): Promise<void> {
-  const name = 'kafka: feature updates';
-  listener.on('crash', (error) => {
-    logger.error({ err: error }, 'the feature updates consumer crashed; starting it again');
-    // Queries do not need it, only pushes do: readiness stays as it is meanwhile. The helper logs any giving up.
-    void lifecycle.retryUntilStopped(name, () => listener.start(), { firstDelayMs: 1000, reportNotReady: false }).catch(() => undefined);
-  });
-  await lifecycle.retryUntilStopped(name, () => listener.start());
-}
 
 /** Says, in one line, when access is open: development without keys, or an opted-out router check. */
 function logAccess(authenticator: Authenticator, env: Config['env'], logger: Logger): void {
@@ -105,27 +45,8 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
   const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;
   const hub = new UpdateHub();
 
-  const listener = createFeatureUpdatesListener({
-    kafka,
-    topic: config.kafka.topics.featureUpdates,
-    itemTopic: config.recommendations.enabled ? config.kafka.topics.itemUpdates : undefined,
-    instanceId: config.instanceId,
-    logger,
-  });
-  listener.on('update', (u) => {
-    cached?.invalidate(u.userId, u.version);
-    hub.publish(u.userId, { version: u.version, eventTime: u.eventTime });
-  });
-  const trending = throttle(config.recommendations.trendingPushIntervalMs, (eventTime: number) => hub.publishItems([TRENDING], eventTime));
-  listener.on('items', (u) => {
-    hub.publishItems(u.items, u.eventTime);
-    if (u.trending) trending.call(u.eventTime);
-  });
-  // Registered before the server's step, so sockets close before the consumer stops.
-  lifecycle.onStop('feature updates', async () => {
-    trending.cancel();
-    await listener.stop();
-  });
+  // Before the server's step, so sockets close before the consumer stops.
+  const live = createLiveUpdates({ kafka, config, hub, cache: cached, lifecycle, logger });
 
   const authenticator = createAuthenticator(config.auth);
   logAccess(authenticator, config.env, logger);
@@ -141,7 +62,7 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
       recommendations: config.recommendations,
       maxBatchSize: config.api.entityBatchSize,
       onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size),
-      live: liveDeps(timed, stores.itemGraph, config, hub, metrics),
+      live: createSubscriptionReads({ ...config, store: timed, itemGraph: stores.itemGraph, hub, maxBatchSize: config.api.entityBatchSize, metrics }),
     }),
     onUnexpected: (error) => log.error({ err: error }, 'unexpected error in a GraphQL operation'),
   });
@@ -157,7 +78,7 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
     logger,
   });
   lifecycle.onStop('api', () => api.stop());
-  await keepSubscribed(listener, lifecycle, logger);
+  await live.subscribe();
   logger.info({ url: api.url, adapters: config.adapters }, 'GraphQL ready');
   return api.url;
 }

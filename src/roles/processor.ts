@@ -1,6 +1,7 @@
 /** The processor role: the main consumer and the retry worker, supervised across a loss of Redis. */
 import type { Config } from '../config.js';
 import type { Kafka } from 'kafkajs';
+import { countApplier } from '../ingest/applier-metrics.js';
 import { ensureTopics, serviceTopics } from '../ingest/kafka.js';
 import { createSupervisedProcessor } from '../ingest/supervisor.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -17,7 +18,7 @@ export async function startProcessorRole(config: Config, kafka: Kafka, stores: S
     itemGraph: stores.itemGraph,
     config,
     logger,
-    observe: (applier) => metrics.observeApplier(applier),
+    observe: (applier) => countApplier(applier, metrics.processor),
     onRecovering: (recovering) => {
       metrics.degraded.recovering.set(recovering ? 1 : 0);
       if (recovering) metrics.degraded.recoveries.inc();

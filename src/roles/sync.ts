@@ -5,10 +5,10 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
-import type { UserSnapshot } from '../stores/user-state.js';
 import { committedOffsets, processorGroups } from '../ingest/offsets.js';
 import { parkedUsersTopic } from '../sync/parked.js';
 import { createSync } from '../sync/sync.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 

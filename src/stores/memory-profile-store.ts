@@ -1,6 +1,7 @@
 import type { ProfileUpdate } from '../features/apply.js';
 import { DEFAULT_USER_STATE } from '../features/state.js';
-import { withStatic, type PartitionOffsets, type ProfileStore, type UserProfile } from './profile.js';
+import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
 /** In-process twin of the MongoDB profile store. */
 export function createMemoryProfileStore(): ProfileStore {

@@ -2,7 +2,8 @@ import { applyEvents, applyProfile } from '../features/apply.js';
 import type { FeatureParams } from '../features/params.js';
 import { DEFAULT_USER_STATE } from '../features/state.js';
 import { recentItemsOf } from '../features/view.js';
-import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
+import type { UserBatchResult, UserStateStore } from './user-state.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 const EMPTY_SNAPSHOT: UserSnapshot = Object.freeze({ state: DEFAULT_USER_STATE, seen: Object.freeze({}), offsets: Object.freeze({}) });
 

@@ -21,7 +21,7 @@ import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { DependencyError } from '../errors.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
-import type { UserSnapshot } from './user-state.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 type Scalars = Omit<UserState, 'buckets' | 'recent' | 'categories'>;
 type Collections = Pick<UserState, 'buckets' | 'recent' | 'categories'> & Pick<UserSnapshot, 'seen' | 'offsets'>;

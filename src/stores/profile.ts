@@ -7,7 +7,8 @@
  * Beside them, per Kafka partition, the offsets the snapshots cover.
  */
 import type { ProfileUpdate } from '../features/apply.js';
-import type { UserSnapshot } from './user-state.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 export interface UserProfile {
   readonly userId: string;
@@ -19,9 +20,6 @@ export interface UserProfile {
 }
 
 export type UpsertOutcome = 'written' | 'stale';
-
-/** Next offset to read, by `topic/partition`. */
-export type PartitionOffsets = Readonly<Record<string, number>>;
 
 export interface ProfileStore {
   /** Creates the collections' indexes; idempotent. */

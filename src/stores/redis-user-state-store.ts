@@ -10,7 +10,8 @@ import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { defineScripts } from './lua/index.js';
 import { decodeState, encodeStateFields, flatPairs, numberRecord, recentTriples, replies, stampField, stringRecord, zsetRecord, type HashFields } from './redis-codec.js';
-import type { UserBatchResult, UserSnapshot, UserStateStore } from './user-state.js';
+import type { UserBatchResult, UserStateStore } from './user-state.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 export interface RedisUserStateStoreOptions {
   /** A client; the store takes ownership and quits it on close. */

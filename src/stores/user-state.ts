@@ -1,17 +1,9 @@
 import type { Delivery, ProfileUpdate } from '../features/apply.js';
 import type { UserState } from '../features/state.js';
 import type { RecentItem } from '../features/view.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 export type { UserState };
-
-/** A user's state with its dedupe memory: enough to rebuild it exactly elsewhere. */
-export interface UserSnapshot {
-  readonly state: UserState;
-  /** eventId → arrival time, within the dedupe horizon. */
-  readonly seen: Readonly<Record<string, number>>;
-  /** `topic/partition` → the highest offset taken from it for this user. */
-  readonly offsets: Readonly<Record<string, number>>;
-}
 
 /** What applying one user's events did. */
 export interface UserBatchResult {

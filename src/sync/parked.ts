@@ -18,17 +18,7 @@
 import type { Kafka } from 'kafkajs';
 import { createRenewingProducer, type RenewingProducer } from '../ingest/renewing-producer.js';
 import type { ProfileStore } from '../stores/profile.js';
-import type { UserSnapshot } from '../stores/user-state.js';
-
-/** One parked user, as the topic holds it (value JSON, key the userId). */
-export interface ParkedUser {
-  readonly userId: string;
-  readonly version: number;
-  readonly snapshot: UserSnapshot;
-  readonly error: { readonly name: string; readonly message: string };
-  /** Epoch ms. */
-  readonly parkedAt: number;
-}
+import { ParkedUserSchema, type ParkedUser, type UserSnapshot } from '../contracts/user-snapshot.js';
 
 export interface ParkedUsers {
   park(userId: string, snapshot: UserSnapshot, error: unknown): Promise<void>;
@@ -99,13 +89,14 @@ export async function redriveParked(o: { kafka: Kafka; topic: string; groupId: s
         eachMessage: async ({ topic, partition, message }) => {
           const tp = `${topic}/${partition}`;
           if (failed || !left.has(tp)) return;
-          const parked = JSON.parse(message.value!.toString()) as ParkedUser;
+          let parked: ParkedUser | undefined;
           try {
+            parked = ParkedUserSchema.parse(JSON.parse(message.value?.toString() ?? 'null'));
             const outcome = await o.profiles.upsertIfNewer({ userId: parked.userId, version: parked.version, snapshot: parked.snapshot, updatedAt: clock() });
             if (outcome === 'written') written++;
             else stale++;
           } catch (error) {
-            failed = { userId: parked.userId, error: error instanceof Error ? error.message : String(error) };
+            failed = { userId: parked?.userId ?? message.key?.toString() ?? '', error: error instanceof Error ? error.message : String(error) };
             return resolve();
           }
           const next = Number(message.offset) + 1;

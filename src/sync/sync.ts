@@ -34,8 +34,10 @@
 import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { isRetriable } from '../errors.js';
-import type { PartitionOffsets, ProfileStore } from '../stores/profile.js';
-import type { UserSnapshot, UserStateStore } from '../stores/user-state.js';
+import type { ProfileStore } from '../stores/profile.js';
+import type { UserStateStore } from '../stores/user-state.js';
+import type { UserSnapshot } from '../contracts/user-snapshot.js';
+import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
 export interface SyncOptions {
   readonly store: UserStateStore;

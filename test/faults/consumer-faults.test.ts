@@ -19,7 +19,6 @@ import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka
 import type { BatchApplier } from '../../src/ingest/batch-applier.js';
 import { createProcessor } from '../../src/ingest/processor.js';
 import { committedOffsets, endOffsets, sum } from '../../src/ingest/offsets.js';
-import type { PartitionOffsets } from '../../src/stores/profile.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
@@ -28,6 +27,7 @@ import { expectSameState } from '../support/events.js';
 import { startPrivateRedis } from '../support/private-redis.js';
 import { configEnv, eventFile, isolatedConfig, produce, referenceStates, toMessage, waitCaughtUp } from '../support/processor-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import type { PartitionOffsets } from '../../src/contracts/offset-checkpoint.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const logger = createLogger('silent');

@@ -4,7 +4,7 @@
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureUpdateMessage } from '../../src/ingest/batch-applier.js';
+import { featureUpdateMessage } from '../../src/contracts/feature-update.js';
 import type { ActivityEvent } from '../../src/features/activity.js';
 import { createKafka, ensureTopics, serviceTopics } from '../../src/ingest/kafka.js';
 import { createProcessor } from '../../src/ingest/processor.js';

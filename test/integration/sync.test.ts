@@ -18,7 +18,7 @@ import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { committedOffsets, endOffsets, sum } from '../../src/ingest/offsets.js';
 import { scoreOf } from '../../src/features/view.js';
-import { ensureOnline } from '../../src/sync/recovery.js';
+import { ensureOnline } from '../../src/ingest/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateServer } from '../support/private-server.js';

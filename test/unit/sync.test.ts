@@ -6,9 +6,9 @@ import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-s
 import type { ProfileStore } from '../../src/stores/profile.js';
 import { createSync, type SyncOptions } from '../../src/sync/sync.js';
 import { DependencyRejectedError } from '../../src/errors.js';
-import type { UserSnapshot } from '../../src/stores/user-state.js';
 import { waitFor } from '../support/wait-for.js';
 import { delivered } from '../support/events.js';
+import type { UserSnapshot } from '../../src/contracts/user-snapshot.js';
 
 const T0 = Date.UTC(2026, 10, 20);
 const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, userId, type: 'CLICK', itemId: 'i', occurredAt: T0 });

@@ -15,10 +15,10 @@ import { recentItemsOf } from '../../features/view.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
 import { listLimit } from '../arguments.js';
 import type { GraphQLContext, LiveDeps } from '../context.js';
+import { requirePrivate } from '../guards.js';
 import { recommendationsOf } from '../loaders/item-graph-loader.js';
-import type { RecommendationParent, UserParent } from '../parents.js';
+import { recommendationParent, type RecommendationParent, type UserParent } from '../parents.js';
 import { TRENDING, type Mailbox } from '../subscriptions/hub.js';
-import { recommendationParent, requirePrivate } from './User.js';
 
 function liveOf(ctx: GraphQLContext): LiveDeps {
   if (!ctx.live) throw new Error('subscriptions are not served by this instance');

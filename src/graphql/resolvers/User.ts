@@ -1,31 +1,13 @@
-import { mayReadPrivate, mayReadPublic } from '../../access/viewer.js';
 import { scoreOf } from '../../features/view.js';
-import type { Recommended } from '../../features/recommend.js';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
 import { listLimit } from '../arguments.js';
-import type { GraphQLContext } from '../context.js';
-import { forbidden, unauthenticated } from '../errors.js';
+import { requirePrivate, requirePublic } from '../guards.js';
 import { recommendationsOf } from '../loaders/item-graph-loader.js';
-import type { RecommendationParent } from '../parents.js';
+import { recommendationParent } from '../parents.js';
 import { selectsAny } from '../selection.js';
 
 /** UserFeatures fields computed from the collections (buckets, recent items, categories). */
 const COLLECTION_FIELDS = new Set(['counts', 'recentItems', 'topCategories']);
-
-const requirePublic = (ctx: GraphQLContext) => {
-  if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
-};
-export const requirePrivate = (ctx: GraphQLContext, userId: string) => {
-  if (!mayReadPublic(ctx.viewer)) throw unauthenticated();
-  if (!mayReadPrivate(ctx.viewer, userId)) throw forbidden();
-};
-
-export const recommendationParent = (r: Recommended): RecommendationParent => ({
-  item: { id: r.itemId },
-  score: r.score,
-  reason: r.reason,
-  because: r.because === null ? null : { id: r.because },
-});
 
 export const User: UserResolvers = {
   __resolveReference: (reference) => ({ id: reference.id }),

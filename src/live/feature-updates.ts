@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { EachMessageHandler, Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import type { FeatureUpdate, ItemGraphUpdate } from './batch-applier.js';
+import { parseFeatureUpdate, type FeatureUpdate } from '../contracts/feature-update.js';
+import { parseItemGraphUpdate, type ItemGraphUpdate } from '../contracts/item-graph-update.js';
 
 export interface FeatureUpdatesEvents {
   update: [FeatureUpdate];
@@ -36,23 +37,6 @@ export interface FeatureUpdatesOptions {
   readonly instanceId: string;
   readonly logger: Logger;
 }
-
-/** A message's JSON value as `T` when `valid` accepts it; undefined for a tombstone, bad JSON or the wrong shape. */
-function parseAs<T>(value: Buffer | null, valid: (v: Partial<T>) => boolean): T | undefined {
-  if (value === null) return undefined;
-  try {
-    const v = JSON.parse(value.toString('utf8')) as Partial<T> | null;
-    return v !== null && typeof v === 'object' && valid(v) ? (v as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const parseFeatureUpdate = (value: Buffer | null): FeatureUpdate | undefined =>
-  parseAs<FeatureUpdate>(value, (u) => typeof u.userId === 'string' && typeof u.version === 'number');
-
-export const parseItemGraphUpdate = (value: Buffer | null): ItemGraphUpdate | undefined =>
-  parseAs<ItemGraphUpdate>(value, (u) => Array.isArray(u.items) && u.items.every((i) => typeof i === 'string') && typeof u.trending === 'boolean');
 
 export function createFeatureUpdatesListener(o: FeatureUpdatesOptions): FeatureUpdatesListener {
   const groupId = `user-activity-api.${o.instanceId}.${randomUUID().slice(0, 8)}`;

@@ -1,6 +1,6 @@
 /** Times every call of a user state store into a Prometheus histogram, by operation. */
 import type { Histogram } from 'prom-client';
-import type { UserStateStore } from '../stores/user-state.js';
+import type { UserStateStore } from './user-state.js';
 
 export function instrumentUserStateStore(store: UserStateStore, histogram: Histogram<'store' | 'op'>, name: string): UserStateStore {
   const timed =

@@ -1,8 +1,8 @@
 /**
- * The messages this service writes about messages it could not apply: a dead
- * letter carries the original bytes and everything needed to find out why; a
- * retry record carries the original with its attempt count and when it may
- * be tried next. Pure builders, no I/O.
+ * A retry record: a message the processor could not apply yet, resent to the
+ * retry topic as it came, with headers that carry its attempt count, when it
+ * may be tried next, and where it first came from (so its dedupe arrival and
+ * its dead letter, if it comes to that, name the original). Pure, no I/O.
  */
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
@@ -22,14 +22,7 @@ export const RETRY_HEADERS = {
   error: 'x-last-error',
 } as const;
 
-/** The original value as text when it is UTF-8, else base64. */
-function rawValue(value: Buffer | null): { encoding: 'utf8' | 'base64'; data: string | null } {
-  if (value === null) return { encoding: 'utf8', data: null };
-  const text = value.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(value) ? { encoding: 'utf8', data: text } : { encoding: 'base64', data: value.toString('base64') };
-}
-
-function header(headers: IHeaders | undefined, name: string): string | undefined {
+export function header(headers: IHeaders | undefined, name: string): string | undefined {
   const v = headers?.[name];
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined ? undefined : first.toString();
@@ -57,22 +50,6 @@ export function arrivalOf(m: KafkaMessage, now: number): number {
 
 export const attemptOf = (m: KafkaMessage): number => Number(header(m.headers, RETRY_HEADERS.attempt) ?? 0);
 export const notBeforeOf = (m: KafkaMessage): number => Number(header(m.headers, RETRY_HEADERS.notBefore) ?? 0);
-
-export function deadLetter(o: Origin, error: { code?: string; name?: string; message: string }, instance: string, now: number): Message {
-  const origin = originOf(o);
-  return {
-    key: o.message.key,
-    value: JSON.stringify({
-      error: { code: error.code ?? error.name ?? 'ERROR', message: error.message },
-      source: { ...origin, via: o.topic === origin.topic ? undefined : o.topic, key: o.message.key?.toString() ?? null, timestamp: o.message.timestamp },
-      attempts: attemptOf(o.message),
-      raw: rawValue(o.message.value),
-      deadAt: new Date(now).toISOString(),
-      instance,
-    }),
-    headers: { 'x-error-code': error.code ?? 'ERROR', [RETRY_HEADERS.topic]: origin.topic },
-  };
-}
 
 export function retryRecord(o: Origin, error: Error, notBefore: number): Message {
   const origin = originOf(o);

@@ -1,0 +1,44 @@
+/**
+ * What subscriptions read when they push (the `LiveDeps` that
+ * graphql/context.ts asks for): a user's state and the item graph, batched
+ * across every subscription woken in one tick and never cached, since each
+ * push must show the newest; and the counters of what was pushed.
+ */
+import DataLoader from 'dataloader';
+import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
+import type { FeatureParams, RecommendationParams } from '../features/params.js';
+import { trendingCount, type LiveDeps } from '../graphql/context.js';
+import { createItemGraphLoader } from '../graphql/loaders/item-graph-loader.js';
+import type { UpdateHub } from '../graphql/subscriptions/hub.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ItemGraphStore } from '../stores/item-graph.js';
+import type { UserStateStore } from '../stores/user-state.js';
+
+export interface SubscriptionReadsOptions {
+  readonly store: UserStateStore;
+  readonly itemGraph: ItemGraphStore;
+  readonly hub: UpdateHub;
+  readonly features: FeatureParams;
+  readonly recommendations: RecommendationParams;
+  /** Keys per store round trip (the API's entity batch size). */
+  readonly maxBatchSize: number;
+  readonly metrics: Metrics;
+}
+
+export function createSubscriptionReads(o: SubscriptionReadsOptions): LiveDeps {
+  const loader = new DataLoader<string, UserState>(
+    async (ids) => (await o.store.loadMany(ids)).map((s) => s ?? DEFAULT_USER_STATE),
+    { cache: false, maxBatchSize: o.maxBatchSize },
+  );
+  o.hub.on('superseded', () => o.metrics.live.superseded.inc());
+  return {
+    hub: o.hub,
+    load: (userId) => loader.load(userId),
+    itemGraph: createItemGraphLoader(o.itemGraph, { maxBatchSize: o.maxBatchSize, trendingCount: trendingCount(o), clock: Date.now, cache: false }),
+    pushed(field, eventTime) {
+      o.metrics.live.pushes.inc({ field });
+      if (eventTime > 0) o.metrics.live.pushLatency.observe(Math.max(0, Date.now() - eventTime) / 1000);
+    },
+    opened: (delta) => o.metrics.live.subscriptions.inc(delta),
+  };
+}
