@@ -120,3 +120,12 @@ export function createAuthenticator(c: AuthConfig): Authenticator {
     },
   };
 }
+
+/** One line saying when access is open (development without keys, or an opted-out router check); undefined when it is not. */
+export function openAccess(authenticator: Pick<Authenticator, 'enabled' | 'routerCheck'>, env: Config['env']): string | undefined {
+  const open = [
+    ...(authenticator.enabled ? [] : ['no JWT key, so every caller is internal and reads every user']),
+    ...(authenticator.routerCheck ? [] : [env === 'production' ? 'ROUTER_SECRET=none, so the router check is off' : 'no router secret, so anyone may call']),
+  ];
+  return open.length > 0 ? `${env} mode, access is open: ${open.join('; ')}` : undefined;
+}

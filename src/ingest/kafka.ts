@@ -2,7 +2,7 @@
  * The Kafka client with this service's defaults, and the topics it owns.
  * kafkajs logs are routed into the service's structured logger.
  */
-import { Kafka, logLevel as KafkaLogLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { createMemoryKafka } from './memory-kafka.js';
@@ -64,4 +64,17 @@ export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promis
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A readiness check that Kafka answers (one admin connection, kept), and its close. */
+export function kafkaAnswers(kafka: Kafka): { check(): Promise<void>; close(): Promise<void> } {
+  let admin: Admin | undefined;
+  return {
+    async check() {
+      admin ??= kafka.admin();
+      await admin.connect();
+      await admin.describeCluster();
+    },
+    close: async () => admin?.disconnect(),
+  };
 }

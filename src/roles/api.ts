@@ -9,7 +9,7 @@
  * /health/ready says what is missing while the consumer waits for Kafka.
  */
 import type { Kafka } from 'kafkajs';
-import { createAuthenticator, type Authenticator } from '../access/credentials.js';
+import { createAuthenticator, openAccess } from '../access/credentials.js';
 import { startApiServer } from '../api/server.js';
 import type { Config } from '../config.js';
 import { demoPage } from '../demo/page.js';
@@ -20,21 +20,12 @@ import { UpdateHub } from '../graphql/subscriptions/hub.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createLiveUpdates } from '../live/live-updates.js';
 import { createSubscriptionReads } from '../live/subscription-reads.js';
-import { instrumentUserStateStore } from '../stores/instrumented-user-state-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createCachedUserStateStore } from '../stores/cached-user-state-store.js';
 import type { Stores } from '../stores/index.js';
+import { instrumentUserStateStore } from '../stores/instrumented-user-state-store.js';
 import { createReadThroughStore } from '../stores/read-through-store.js';
-
-/** Says, in one line, when access is open: development without keys, or an opted-out router check. */
-function logAccess(authenticator: Authenticator, env: Config['env'], logger: Logger): void {
-  const open = [
-    ...(authenticator.enabled ? [] : ['no JWT key, so every caller is internal and reads every user']),
-    ...(authenticator.routerCheck ? [] : [env === 'production' ? 'ROUTER_SECRET=none, so the router check is off' : 'no router secret, so anyone may call']),
-  ];
-  if (open.length > 0) logger.warn(`${env} mode, access is open: ${open.join('; ')}`);
-}
 
 export async function startApiRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   // Misses fall through to MongoDB, are written back to Redis, and served.
@@ -49,7 +40,8 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
   const live = createLiveUpdates({ kafka, config, hub, cache: cached, lifecycle, logger });
 
   const authenticator = createAuthenticator(config.auth);
-  logAccess(authenticator, config.env, logger);
+  const open = openAccess(authenticator, config.env);
+  if (open) logger.warn(open);
   const log = logger.child({ component: 'api' });
   const policy = createGraphQLPolicy({
     schema: createSubgraphSchema({ maxRepresentations: config.api.maxEntityRepresentations }),

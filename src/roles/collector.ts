@@ -6,12 +6,12 @@
  * The server starts first, so /health/live answers at once; /health/ready
  * waits for Kafka to answer.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { createEventProducer } from '../collector/producer.js';
 import { createEventLimiter } from '../collector/rate-limit.js';
 import { startCollectorServer } from '../collector/server.js';
 import type { Config } from '../config.js';
-import { ensureTopics, serviceTopics } from '../ingest/kafka.js';
+import { ensureTopics, kafkaAnswers, serviceTopics } from '../ingest/kafka.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -23,25 +23,20 @@ export async function startCollectorRole(config: Config, kafka: Kafka, lifecycle
   // Embedded: the limits are held in this process, as the other state is.
   const redis = config.adapters === 'servers' ? connectRedis(config.redis.url, config.redis.commandTimeoutMs) : undefined;
   const limiter = createEventLimiter(redis && { redis, keyPrefix: redisKeys(config.redis.keyPrefix).rateLimitPrefix }, config.collector);
-  let admin: Admin | undefined;
-  const kafkaAnswers = async () => {
-    admin ??= kafka.admin();
-    await admin.connect();
-    await admin.describeCluster();
-  };
+  const kafkaCheck = kafkaAnswers(kafka);
   const server = await startCollectorServer({
     config: config.collector,
     bounds: config.features,
     producer,
     limiter,
-    dependencies: [{ name: 'kafka', check: kafkaAnswers }],
+    dependencies: [{ name: 'kafka', check: () => kafkaCheck.check() }],
     lifecycle,
     metrics,
     logger,
   });
   lifecycle.onStop('collector', async () => {
     await server.stop();
-    await Promise.allSettled([producer.close(), admin?.disconnect()]);
+    await Promise.allSettled([producer.close(), kafkaCheck.close()]);
     redis?.disconnect();
   });
   // The collector may start before any processor has created the topics.

@@ -8,9 +8,8 @@ import type { Stores } from '../stores/index.js';
 import { committedOffsets, processorGroups } from '../ingest/offsets.js';
 import { parkedUsersTopic } from '../sync/parked.js';
 import { createSync } from '../sync/sync.js';
+import { observeSync } from '../sync/sync-metrics.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
-
-const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 export function startSyncRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): void {
   const log = logger.child({ component: 'sync' });
@@ -24,29 +23,11 @@ export function startSyncRole(config: Config, kafka: Kafka, stores: Stores, life
     intervalMs: config.sync.intervalMs,
     parkAfter: config.sync.parkAfter,
     park: async (userId: string, snapshot: UserSnapshot, error: unknown) => {
-        await parked.park(userId, snapshot, error);
-        log.error({ userId, version: snapshot.state.version, err: error }, 'MongoDB would not take this user: parked (re-drive with npm run redrive-parked)');
+      await parked.park(userId, snapshot, error);
+      log.error({ userId, version: snapshot.state.version, err: error }, 'MongoDB would not take this user: parked (re-drive with npm run redrive-parked)');
     },
   });
-  sync.on('error', (err) => log.warn({ err }, 'sync pass failed; its claims return after their lease'));
-  sync.on('breaker', (state) => {
-    metrics.sync.breaker.set(BREAKER_GAUGE[state]);
-    log.warn({ state }, 'sync breaker');
-  });
-  const observeBacklog = async () => {
-    const backlog = await stores.userStates.dirtyBacklog();
-    metrics.sync.backlog.set({ state: 'dirty' }, backlog.dirty);
-    metrics.sync.backlog.set({ state: 'claimed' }, backlog.claimed);
-    metrics.sync.lagSeconds.set(backlog.oldestSince === undefined ? 0 : (Date.now() - backlog.oldestSince) / 1000);
-  };
-  sync.on('pass', (p) => {
-    metrics.sync.written.inc({ outcome: 'written' }, p.written);
-    metrics.sync.written.inc({ outcome: 'stale' }, p.stale);
-    metrics.sync.written.inc({ outcome: 'failed' }, p.failed);
-    metrics.sync.written.inc({ outcome: 'rewritten' }, p.rewritten);
-    metrics.degraded.parked.inc(p.parked);
-    observeBacklog().catch((err: unknown) => log.warn({ err }, 'could not read the sync backlog'));
-  });
+  observeSync(sync, stores.userStates, metrics, log);
   sync.start();
   lifecycle.onStop('sync', async () => {
     await sync.stop();
