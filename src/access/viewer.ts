@@ -1,4 +1,8 @@
 /**
+ * src/access: who is asking (viewer.ts) and how a caller proves it
+ * (credentials.ts: JWTs, the router secret). It may import only the base
+ * modules (config, errors, lifecycle, observability) and features/.
+ *
  * Who is asking, and what they may read. Both transports (HTTP and
  * graphql-ws) and every resolver decide access from these rules alone.
  */

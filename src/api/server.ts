@@ -1,4 +1,9 @@
 /**
+ * src/api: the API's transports, thin adapters over graphql/policy.ts: HTTP
+ * (server.ts) and graphql-ws (websocket.ts, ws-binding.ts). It may import
+ * live/, graphql/, sync/, ingest/, stores/, access/, contracts/, features/
+ * and the base modules; never collector/, demo/ or roles/.
+ *
  * The API role's HTTP server: GraphQL on /graphql (Apollo Server through its
  * Express integration), /health/live and /health/ready; graphql-ws on the
  * same path when subscriptions are served. Metrics are served apart

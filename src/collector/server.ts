@@ -1,4 +1,9 @@
 /**
+ * src/collector: the HTTP front door for events: parsing and validation
+ * (intake.ts, with contracts/activity-event.ts), rate limits (rate-limit.ts)
+ * and the acknowledged produce to Kafka (producer.ts). It may import ingest/
+ * and what lies below it; never api/ or roles/.
+ *
  * The collector's HTTP server (node:http): `POST /v1/events` and health.
  *
  * In order, for an event request: CORS (browser origins from an

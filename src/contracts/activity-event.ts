@@ -1,4 +1,10 @@
 /**
+ * src/contracts: every message format that crosses a process boundary, each
+ * with the zod schema that validates it and the type derived from it:
+ * activity, profile and Debezium events, feature and item graph updates,
+ * retry records and dead letters, offset checkpoints, snapshots and parked
+ * users. It may import only features/ (and zod, kafkajs types).
+ *
  * The activity event, as producers send it to `user-activity` (JSON, key =
  * userId): one schema, imported by the collector that accepts it over HTTP
  * and by the processor that decodes it from Kafka, so both refuse the same

@@ -1,4 +1,9 @@
 /**
+ * src/demo: what `npm run dev` shows a newcomer: synthetic traffic through
+ * the collector (traffic.ts) and the live page (page.ts, with public/demo/).
+ * It may import the base modules and anything below the servers' tier; never
+ * roles/.
+ *
  * Demo traffic: a dozen users browsing, carting and buying a small catalogue,
  * a few events a second, sent through the collector like real traffic, so
  * that `npm run dev` shows scores, tiers, windows and recommendations move.

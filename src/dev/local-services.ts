@@ -1,4 +1,8 @@
 /**
+ * src/dev: embedded and local development only: the local servers (local-
+ * services.ts) and the local supergraph (supergraph.ts). It may import the
+ * tiers below the servers; main.ts alone uses it.
+ *
  * Starts the local Redis, Kafka and MongoDB-protocol servers with
  * scripts/services.sh and returns the environment that points at them
  * (REDIS_URL, KAFKA_BROKERS, MONGO_URL). Used by `--services local` and by the

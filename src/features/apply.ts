@@ -1,4 +1,8 @@
 /**
+ * src/features: the feature semantics as pure functions (scores, tiers,
+ * windows, affinities, co-occurrence, recommendations), tested without I/O.
+ * It imports nothing but itself: no packages, no Node built-ins.
+ *
  * Applies a user's events to their state: the reference model of the feature
  * semantics. The Lua script src/stores/lua/apply-events.lua does the same
  * steps in the same order inside Redis, and the contract tests hold the two

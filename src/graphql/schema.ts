@@ -1,4 +1,11 @@
-/** The subgraph schema: the SDL files in schema/ with the resolvers in ./resolvers. */
+/**
+ * src/graphql: the subgraph: the schema (SDL in schema/), resolvers one file
+ * per type, request-scoped DataLoaders, the access guards, coded errors, and
+ * the policy both transports apply (policy.ts). It may import stores/,
+ * access/, contracts/, features/ and the base modules.
+ *
+ * The subgraph schema: the SDL files in schema/ with the resolvers in ./resolvers.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';

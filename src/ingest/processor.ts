@@ -1,4 +1,10 @@
 /**
+ * src/ingest: Kafka into the online state: the processor and its retry
+ * worker (processor.ts, retry-worker.ts, batch-applier.ts with its plan,
+ * outcome policy and kafkajs adapter), the supervisor that survives a Redis
+ * loss, replay and recovery, and the Kafka client and its in-process twin.
+ * It may import stores/, contracts/, features/ and the base modules.
+ *
  * The processor role: a kafkajs consumer group over the activity, CDC and
  * profile topics. Offsets are explicit: a batch's last offset is resolved and
  * committed only after its events are in Redis (or durably handed to the

@@ -4,8 +4,9 @@
  * uses each twice: to drop stale entries of its L1 cache, and to wake the
  * subscriptions watching the user or the items through the hub (trending
  * ones at most every interval); the woken subscriptions read through
- * subscription-reads.ts. It may import graphql/, stores/, contracts/,
- * features/ and the base modules (config, errors, lifecycle, observability).
+ * subscription-reads.ts. It may import graphql/, sync/, ingest/, stores/,
+ * access/, contracts/, features/ and the base modules (config, errors,
+ * lifecycle, observability).
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';

@@ -1,4 +1,10 @@
-/** Prometheus metrics (prom-client), one registry per process, served on /metrics. */
+/**
+ * src/observability: logs (logger.ts), Prometheus metrics and their server,
+ * health checks. Part of the base every layer may use; it may import only
+ * config, errors, lifecycle and features/.
+ *
+ * Prometheus metrics (prom-client), one registry per process, served on /metrics.
+ */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {

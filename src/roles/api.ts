@@ -1,4 +1,8 @@
 /**
+ * src/roles: one file per role, wiring only: what starts, in order, and how
+ * it stops (each step registered with the lifecycle). It may import every
+ * folder but dev/; main.ts chooses the roles.
+ *
  * The api role: the subgraph over HTTP and graphql-ws. Every instance hears
  * every feature update (its own consumer group) and uses it twice: to push to
  * its own subscribers, and to drop stale entries of the L1 cache, if any. It

@@ -1,4 +1,9 @@
 /**
+ * src/stores: Redis and MongoDB behind store interfaces (user states, item
+ * graph, profiles), their in-process twins held to the same contract suites,
+ * the Lua scripts (lua/, loaded once) and the one module that builds Redis
+ * keys (keys.ts). It may import contracts/, features/ and the base modules.
+ *
  * Opens the stores the configured adapters call for: the real servers, or
  * their in-process twins in embedded mode. Both kinds pass the same contract
  * tests (test/contract).

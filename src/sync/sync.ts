@@ -1,4 +1,8 @@
 /**
+ * src/sync: Redis into MongoDB: the write-behind sync with its offset
+ * checkpoints (sync.ts), its metrics, and parked users (parked.ts). It may
+ * import ingest/, stores/, contracts/, features/ and the base modules.
+ *
  * The sync role: copies changed users from Redis to MongoDB.
  *
  * Each pass claims dirty users with a lease (any number of instances can run:
