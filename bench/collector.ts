@@ -5,13 +5,17 @@
  * and on the same broker, a bare kafkajs producer sending the same batches
  * with as many sends in flight: what the collector's HTTP, validation, rate
  * limits and headers cost over the produce itself. Latency is measured at
- * one connection and at half of the peak rate.
+ * one connection and at half of the peak rate, the bare producer's at half
+ * of its own peak: the floor the broker on this machine sets.
  *
  *   npm run bench -- collector [--seconds 5]
  */
 import { execFileSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
 import { createLogger } from '../src/observability/logger.js';
 import { benchConfig, benchServers, machine, startServer } from './support.js';
@@ -21,7 +25,8 @@ const APP_KEY = 'bench-app-key-0123';
 const batch = (n: number, round: number) =>
   Array.from({ length: n }, (_, i) => ({ eventId: `b${round}-${i}`, userId: `u${(round * 31 + i) % 5000}`, type: 'VIEW', itemId: `i${i % 300}`, occurredAt: Date.now() }));
 
-async function http(url: string, size: number, connections: number, seconds: number, rate?: number) {
+/** Peak: as fast as `connections` keep-alive connections go. */
+async function http(url: string, size: number, connections: number, seconds: number) {
   const result = await autocannon({
     url,
     method: 'POST',
@@ -29,33 +34,102 @@ async function http(url: string, size: number, connections: number, seconds: num
     body: JSON.stringify(batch(size, 0)),
     connections,
     duration: seconds,
-    ...(rate ? { overallRate: rate } : {}),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
   return { eventsPerSec: Math.round(result.requests.average * size), p50ms: result.latency.p50, p99ms: result.latency.p99, reqPerSec: Math.round(result.requests.average) };
 }
 
-/** The same batches through a bare idempotent kafkajs producer, `inFlight` sends at a time. */
-async function bare(kafka: ReturnType<typeof createKafka>, topic: string, size: number, inFlight: number, seconds: number) {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+/** What an open-loop case drops before it counts: its connections opening, the first produces. */
+const WARM_UP_MS = 1000;
+
+/**
+ * `inFlight` senders, each at its own evenly spaced slots adding up to `reqPerSec`, for `WARM_UP_MS`
+ * and then `seconds`; latencies from the slot, those after the warm-up only.
+ */
+async function paced(seconds: number, inFlight: number, reqPerSec: number, send: (round: number) => Promise<void>) {
   const latencies: number[] = [];
-  const until = Date.now() + seconds * 1000;
-  let sent = 0;
+  const start = performance.now() + 10;
+  const counted = start + WARM_UP_MS;
+  const until = counted + seconds * 1000;
+  const intervalMs = (1000 * inFlight) / reqPerSec;
   await Promise.all(
     Array.from({ length: inFlight }, async (_, w) => {
-      for (let round = w; Date.now() < until; round += inFlight) {
-        const started = performance.now();
-        await producer.send({ topic, acks: -1, messages: batch(size, round).map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
-        latencies.push(performance.now() - started);
-        sent += size;
+      for (let k = 0; ; k++) {
+        const slot = start + (w / inFlight + k) * intervalMs;
+        if (slot >= until) return;
+        if (slot > performance.now()) await sleep(slot - performance.now());
+        await send(k * inFlight + w);
+        if (slot >= counted) latencies.push(performance.now() - slot);
       }
     }),
   );
-  await producer.disconnect();
+  return quantiles(latencies);
+}
+
+function quantiles(latencies: number[]) {
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
-  return { eventsPerSec: Math.round(sent / seconds), p50ms: at(0.5), p99ms: at(0.99) };
+  return { p50ms: at(0.5), p99ms: at(0.99) };
+}
+
+/** One POST of `body` on a keep-alive connection of `agent`; rejects unless 202. */
+function post(url: URL, agent: Agent, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-app-key': APP_KEY, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/** The collector at `reqPerSec`, open loop, over `connections` keep-alive connections. */
+async function httpPaced(url: string, size: number, connections: number, seconds: number, reqPerSec: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const body = JSON.stringify(batch(size, 0));
+  try {
+    return await paced(seconds, connections, reqPerSec, () => post(new URL(url), agent, body));
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The same batches through a bare idempotent kafkajs producer, `inFlight` sends at a time: its peak. */
+async function bare(kafka: ReturnType<typeof createKafka>, topic: string, size: number, inFlight: number, seconds: number) {
+  return withProducer(kafka, async (producer) => {
+    const latencies: number[] = [];
+    const until = Date.now() + seconds * 1000;
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async (_, w) => {
+        for (let round = w; Date.now() < until; round += inFlight) {
+          const started = performance.now();
+          await producer.send({ topic, acks: -1, messages: messagesOf(size, round) });
+          latencies.push(performance.now() - started);
+          sent += size;
+        }
+      }),
+    );
+    return { eventsPerSec: Math.round(sent / seconds), reqPerSec: Math.round(latencies.length / seconds), ...quantiles(latencies) };
+  });
+}
+
+/** The bare producer at `reqPerSec`, open loop, as the collector's half of peak. */
+function barePaced(kafka: ReturnType<typeof createKafka>, topic: string, size: number, inFlight: number, seconds: number, reqPerSec: number) {
+  return withProducer(kafka, (producer) => paced(seconds, inFlight, reqPerSec, async (round) => void (await producer.send({ topic, acks: -1, messages: messagesOf(size, round) }))));
+}
+
+const messagesOf = (size: number, round: number) => batch(size, round).map((e) => ({ key: e.userId, value: JSON.stringify(e) }));
+
+async function withProducer<T>(kafka: ReturnType<typeof createKafka>, use: (producer: Producer) => Promise<T>): Promise<T> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    return await use(producer);
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 async function main(): Promise<void> {
@@ -81,12 +155,14 @@ async function main(): Promise<void> {
     for (const size of [1, 100]) {
       for (const connections of [16, 64]) {
         const peak = await http(url, size, connections, seconds);
-        const atHalf = await http(url, size, connections, seconds, Math.max(1, Math.round(peak.reqPerSec / 2)));
+        const atHalf = await httpPaced(url, size, connections, seconds, Math.max(1, peak.reqPerSec / 2));
         const producer = await bare(kafka, config.kafka.topics.activity, size, connections, seconds);
+        const bareAtHalf = await barePaced(kafka, config.kafka.topics.activity, size, connections, seconds, Math.max(1, producer.reqPerSec / 2));
         results[`batch${size}_c${connections}`] = {
           collector: peak,
           collectorAtHalfPeak: { p50ms: atHalf.p50ms, p99ms: atHalf.p99ms },
           bareProducer: producer,
+          bareProducerAtHalfPeak: { p50ms: bareAtHalf.p50ms, p99ms: bareAtHalf.p99ms },
           collectorOverBare: Number((peak.eventsPerSec / producer.eventsPerSec).toFixed(2)),
         };
       }
