@@ -22,7 +22,8 @@ import { createRedisItemGraphStore } from '../src/stores/redis-item-graph-store.
 import { connectRedis, createRedisUserStateStore } from '../src/stores/redis-user-state-store.js';
 import type { Config } from '../src/config.js';
 import { caughtUp, eventFile, produce, toMessage } from '../test/support/processor-harness.js';
-import { benchConfig, benchServers, machine, median, withCpu } from './support.js';
+import { benchConfig, benchServers, machine, withCpu } from './support.js';
+import { median } from './summary.js';
 
 const logger = createLogger('silent');
 

@@ -1,12 +1,35 @@
 /**
  * Runs a benchmark by name: `npm run bench -- processor [options]`.
  * Each prints its figures as JSON; BENCHMARKS.md records them with the method.
+ *
+ * `--repeat N` runs it N times, each in a fresh process, and prints every
+ * figure as its median with the range (summary.ts), then the runs themselves.
  */
+import { execFileSync } from 'node:child_process';
+import { summarise } from './summary.js';
+
 const BENCHES = ['processor', 'popular-item', 'entities', 'push', 'collector', 'cdc'] as const;
 const [name, ...rest] = process.argv.slice(2);
 if (!BENCHES.includes(name as (typeof BENCHES)[number])) {
-  process.stderr.write(`usage: npm run bench -- <${BENCHES.join('|')}> [options]\n`);
+  process.stderr.write(`usage: npm run bench -- <${BENCHES.join('|')}> [--repeat N] [options]\n`);
   process.exit(2);
 }
-process.argv = [process.argv[0]!, `bench/${name}.ts`, ...rest];
-await import(`./${name}.ts`);
+const at = rest.indexOf('--repeat');
+if (at >= 0) {
+  const repeat = Number(rest[at + 1]);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    process.stderr.write('--repeat takes a whole number of runs\n');
+    process.exit(2);
+  }
+  const args = [...rest.slice(0, at), ...rest.slice(at + 2)];
+  const runs: unknown[] = [];
+  for (let r = 1; r <= repeat; r++) {
+    process.stderr.write(`[bench] ${name}: run ${r} of ${repeat}\n`);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    runs.push(JSON.parse(out.slice(out.indexOf('{'))));
+  }
+  process.stdout.write(`${JSON.stringify({ repeat, summary: summarise(runs), runs }, null, 2)}\n`);
+} else {
+  process.argv = [process.argv[0]!, `bench/${name}.ts`, ...rest];
+  await import(`./${name}.ts`);
+}

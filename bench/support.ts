@@ -18,11 +18,6 @@ export function benchConfig(servers: Record<string, string>, extra: Record<strin
   return loadConfig({ ...servers, LOG_LEVEL: 'silent', ...isolatedEnv(`bench-${randomUUID().slice(0, 8)}`), ...extra }, {});
 }
 
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
