@@ -11,10 +11,18 @@
  * RSS is read at 0, 1k and 10k subscribers, to estimate how many one instance
  * holds within 1 GB.
  *
- *   npm run bench -- push [--seconds 10] [--subscribers 1000,10000] [--rates 1000,5000]
+ * With `--via collector` the events are POSTed to a collector role instead,
+ * 10 to a request over 16 keep-alive connections, each answered 202 once
+ * Kafka has them: the freshness a sender sees, from its POST to the push.
+ * Either way, a bare kafkajs consumer of the activity topic, in a group of
+ * its own, measures the same events' time to reach a consumer at all: the
+ * floor under the push, in the same run.
+ *
+ *   npm run bench -- push [--seconds 10] [--subscribers 1000,10000] [--rates 1000,5000] [--via kafka|collector]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
@@ -25,6 +33,9 @@ import { benchConfig, benchServers, machine } from './support.js';
 
 const JWT_SECRET = 'bench-secret-that-is-at-least-32-bytes';
 const ROUTER_SECRET = 'bench-router-secret-0123';
+const APP_KEY = 'bench-app-key-0123';
+const POST_BATCH = 10;
+const READY: Record<string, RegExp> = { api: /GraphQL: (http:\/\/\S+)/, collector: /Collector: (http:\/\/\S+)/ };
 const QUERY = `subscription ($id: ID!) { userActivityChanged(userId: $id) { features { version lastActivity { at } } } }`;
 
 function start(role: string, env: Record<string, string>): Promise<{ child: ChildProcess; url?: string }> {
@@ -32,13 +43,16 @@ function start(role: string, env: Record<string, string>): Promise<{ child: Chil
     env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  if (role !== 'api') return Promise.resolve({ child });
+  const pattern = READY[role];
+  if (!pattern) return Promise.resolve({ child });
   return new Promise((resolve, reject) => {
+    let out = '';
     child.stdout.on('data', (c: Buffer) => {
-      const m = /GraphQL: (http:\/\/\S+)/.exec(c.toString());
+      out += c.toString();
+      const m = pattern.exec(out);
       if (m) resolve({ child, url: m[1]! });
     });
-    child.once('exit', (code) => reject(new Error(`api exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
 }
 
@@ -57,8 +71,49 @@ class SpreadWebSocket extends WebSocket {
   }
 }
 
+/**
+ * A bare consumer of `topic` in a group of its own, from the latest offsets: each event's time from
+ * its `occurredAt` (stamped when sent) to reaching a consumer, the floor under any push.
+ */
+async function kafkaFloor(kafka: ReturnType<typeof createKafka>, topic: string) {
+  const consumer = kafka.consumer({ groupId: `bench-push-floor-${process.pid}`, maxWaitTimeInMs: 100 });
+  const latencies: number[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const at = (JSON.parse(message.value!.toString()) as { occurredAt: number }).occurredAt;
+      latencies.push(Date.now() - at);
+    },
+  });
+  await joined;
+  return { consumer, latencies };
+}
+
+/** Sends messages as a sender would: POSTs of `POST_BATCH` events, in parallel, each resolved on its 202. */
+function postTo(url: string): (messages: { value: string }[]) => Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const post = (body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-app-key': APP_KEY, 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`collector answered ${res.statusCode}`))));
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+  return async (messages) => {
+    const posts: Promise<void>[] = [];
+    for (let i = 0; i < messages.length; i += POST_BATCH) posts.push(post(`[${messages.slice(i, i + POST_BATCH).map((m) => m.value).join(',')}]`));
+    await Promise.all(posts);
+  };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' } }, allowPositionals: true });
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' }, via: { type: 'string' } }, allowPositionals: true });
+  const via = values.via ?? 'kafka';
+  if (via !== 'kafka' && via !== 'collector') throw new Error(`--via kafka or --via collector, not ${via}`);
   const seconds = Number(values.seconds ?? 10);
   const counts = (values.subscribers ?? '1000,10000').split(',').map(Number);
   const rates = (values.rates ?? '1000,5000').split(',').map(Number);
@@ -75,9 +130,12 @@ async function main(): Promise<void> {
     TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates, TOPIC_CDC: t.cdc,
     PROCESSOR_GROUP: config.processor.groupId, JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', PORT: '0', METRICS_PORT: '0',
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '10',
+    COLLECTOR_PORT: '0', COLLECTOR_APP_KEYS: `bench=${APP_KEY}`, COLLECTOR_RATE_PER_APP: '100000000', COLLECTOR_RATE_PER_IP: '100000000',
   };
   const processor = await start('processor', env);
   const api = await start('api', env);
+  const collector = via === 'collector' ? await start('collector', env) : undefined;
+  const floor = await kafkaFloor(kafka, t.activity);
   const wsUrl = api.url!.replace('http://', 'ws://');
   const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
 
@@ -117,13 +175,16 @@ async function main(): Promise<void> {
 
   const producer = kafka.producer();
   await producer.connect();
+  const send = collector ? postTo(collector.url!) : (messages: { key: string; value: string }[]) => producer.send({ topic: t.activity, messages }).then(() => undefined);
   let eventId = 0;
   async function drive(rate: number, subscribers: number): Promise<Record<string, number>> {
     latencies.length = 0;
+    floor.latencies.length = 0;
     measuring = true;
     const tick = 20;
     const perTick = Math.max(1, Math.round((rate * tick) / 1000));
     const end = Date.now() + seconds * 1000;
+    const inFlight = new Set<Promise<void>>();
     let sent = 0;
     while (Date.now() < end) {
       const started = Date.now();
@@ -131,13 +192,19 @@ async function main(): Promise<void> {
         const userId = `b${Math.floor(Math.random() * subscribers)}`;
         return { key: userId, value: JSON.stringify({ eventId: `push-${eventId++}`, userId, type: 'CLICK', itemId: 'i1', occurredAt: Date.now() }) };
       });
-      await producer.send({ topic: t.activity, messages });
+      // Open loop: a slow answer must not slow the next tick's events, only show in their latency.
+      const sending = send(messages).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
       sent += perTick;
       await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - started))));
     }
+    await Promise.all(inFlight);
     await new Promise((r) => setTimeout(r, 2000)); // let the last pushes arrive
     measuring = false;
-    return { subscribers, eventsPerSecTarget: rate, eventsSent: sent, pushesReceived: latencies.length, p50ms: percentile(latencies, 50), p99ms: percentile(latencies, 99) };
+    return {
+      subscribers, eventsPerSecTarget: rate, eventsSent: sent, pushesReceived: latencies.length, p50ms: percentile(latencies, 50), p99ms: percentile(latencies, 99),
+      kafkaFloorP50ms: percentile(floor.latencies, 50), kafkaFloorP99ms: percentile(floor.latencies, 99),
+    };
   }
 
   const cases: Record<string, number>[] = [];
@@ -152,7 +219,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await producer.disconnect();
+    await floor.consumer.disconnect();
     for (const c of clients) void c.dispose();
+    collector?.child.kill('SIGTERM');
     api.child.kill('SIGTERM');
     processor.child.kill('SIGTERM');
   }
@@ -160,6 +229,7 @@ async function main(): Promise<void> {
   const perSubscriberKb = ((rss[`subscribers${most}`]! - rss.subscribers0!) * 1024) / most;
   process.stdout.write(`${JSON.stringify({
     bench: 'push',
+    via,
     machine: machine(),
     secondsPerCase: seconds,
     cases,
