@@ -82,7 +82,7 @@ export interface ApplierGraph {
 
 export interface ApplierOptions {
   readonly store: UserStateStore;
-  readonly producer: Pick<RenewingProducer, 'send'>;
+  readonly producer: Pick<RenewingProducer, 'send' | 'sendBatch'>;
   readonly topics: { readonly profile: string; readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
   /** Absent when recommendations are off: no item graph is kept. */
   readonly graph?: ApplierGraph | undefined;
@@ -161,12 +161,16 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       totals = sumResults(results.values());
       totals.applied += versions.filter((v) => v > 0).length;
       stale = versions.filter((v) => v === 0).length;
+      let itemUpdates: Message[] = [];
       if (this.#o.graph && totals.applied > 0) {
         const events = new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)]));
-        await this.#recordGraph(this.#o.graph, results, events, control);
+        itemUpdates = await this.#recordGraph(this.#o.graph, results, events, control);
       }
-      await this.#send(this.#o.topics.featureUpdates, activityUpdates(results, byUser, this.#clock()));
-      await this.#send(this.#o.topics.featureUpdates, profileUpdates(profiles.map((p) => p.update), versions, this.#clock()));
+      // Every notice in one produce: a push waits for one round trip to Kafka, not two or three.
+      await this.#sendAll([
+        { topic: this.#o.topics.itemUpdates, messages: itemUpdates },
+        { topic: this.#o.topics.featureUpdates, messages: [...activityUpdates(results, byUser, this.#clock()), ...profileUpdates(profiles.map((p) => p.update), versions, this.#clock())] },
+      ]);
     }
     const { skipped, expired, future } = plan;
     this.emit('batch', { topic, partition, messages: messages.length, ...totals, stale, expired, future, skipped, deadLetters, retried, durationMs: this.#clock() - started });
@@ -184,25 +188,26 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   }
 
   /**
-   * Adds the batch's fresh item events to the item graph, then names the
-   * changed items. The user states are already written, so this is finished
-   * even when the consumer stops meanwhile (the batch is then committed): a
+   * Adds the batch's fresh item events to the item graph, and returns the
+   * messages that name the changed items (sent with the feature updates).
+   * The user states are already written, so this is finished even when the
+   * consumer stops meanwhile (the batch is then committed): a
    * failure is retried while Redis is away, but a batch redelivered after a
    * crash finds its events already seen and adds nothing (the graph
    * under-counts it).
    */
-  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<void> {
+  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<Message[]> {
     const started = this.#clock();
     const users = [...results].map(([userId, r]) => ({ before: r.latestBefore, events: byUser.get(userId)!, fresh: r.fresh }));
     const delta = graphDelta(users, graph.weights, graph.params);
-    if (delta.edges.size === 0 && delta.popularity.size === 0) return;
+    if (delta.edges.size === 0 && delta.popularity.size === 0) return [];
     const written = await this.#write(() => graph.store.record(delta), control, { reachable: () => graph.store.ping(), finish: true });
     if (written.kind !== 'ok') {
       this.emit('graphFailed', { error: written.kind === 'failed' ? written.error : new Error('abandoned') });
-      return;
+      return [];
     }
-    await this.#send(this.#o.topics.itemUpdates, itemGraphMessages(delta, delta.refTime, this.#clock()));
     this.emit('graph', { items: delta.edges.size, durationMs: this.#clock() - started });
+    return itemGraphMessages(delta, delta.refTime, this.#clock());
   }
 
   #deadLetter(origin: Origin, error: unknown): Message {
@@ -212,7 +217,13 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   }
 
   async #send(topic: string, messages: Message[]): Promise<void> {
-    if (messages.length === 0 || !this.#o.sideEffects) return;
-    await this.#o.producer.send({ topic, messages, acks: -1 });
+    await this.#sendAll([{ topic, messages }]);
+  }
+
+  async #sendAll(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
+    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+    if (nonEmpty.length === 0 || !this.#o.sideEffects) return;
+    if (nonEmpty.length === 1) await this.#o.producer.send({ ...nonEmpty[0]!, acks: -1 });
+    else await this.#o.producer.sendBatch({ topicMessages: nonEmpty, acks: -1 });
   }
 }

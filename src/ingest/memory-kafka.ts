@@ -18,7 +18,7 @@
  * holds it and kafkajs on a real broker to the same behaviour.
  */
 import { EventEmitter } from 'node:events';
-import { Partitioners, type EachBatchPayload, type EachMessagePayload, type Kafka, type KafkaMessage, type Message, type ProducerRecord, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type EachBatchPayload, type EachMessagePayload, type Kafka, type KafkaMessage, type Message, type ProducerBatch, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 
 const DEFAULT_PARTITIONS = 3;
 /** How often an idle member looks for new messages. */
@@ -84,25 +84,30 @@ export function createMemoryKafka(): Kafka {
     return {
       connect: async () => undefined,
       disconnect: async () => undefined,
-      async send(record: ProducerRecord): Promise<RecordMetadata[]> {
-        const t = topic(record.topic);
-        const partitionMetadata = t.map((_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
-        return record.messages.map((message: Message) => {
-          const partition = message.partition ?? partitioner({ topic: record.topic, partitionMetadata, message });
-          const log = t[partition]!;
-          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v) : v]));
-          log.push({
-            key: message.key === undefined || message.key === null ? null : Buffer.from(message.key),
-            value: message.value === null ? null : Buffer.from(message.value),
-            headers,
-            offset: String(log.length),
-            timestamp: String(message.timestamp ?? Date.now()),
-            attributes: 0,
-          });
-          return { topicName: record.topic, partition, errorCode: 0, baseOffset: String(log.length - 1) };
-        });
-      },
+      send: async (record: ProducerRecord): Promise<RecordMetadata[]> => append(record),
+      /** Each topic's messages appended in turn: nothing can come between them in process. */
+      sendBatch: async ({ topicMessages = [] }: ProducerBatch): Promise<RecordMetadata[]> => topicMessages.flatMap(append),
     };
+  }
+
+  /** Appends `record`'s messages to their partitions' logs. */
+  function append(record: Pick<ProducerRecord, 'topic' | 'messages'>): RecordMetadata[] {
+    const t = topic(record.topic);
+    const partitionMetadata = t.map((_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    return record.messages.map((message: Message) => {
+      const partition = message.partition ?? partitioner({ topic: record.topic, partitionMetadata, message });
+      const log = t[partition]!;
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v) : v]));
+      log.push({
+        key: message.key === undefined || message.key === null ? null : Buffer.from(message.key),
+        value: message.value === null ? null : Buffer.from(message.value),
+        headers,
+        offset: String(log.length),
+        timestamp: String(message.timestamp ?? Date.now()),
+        attributes: 0,
+      });
+      return { topicName: record.topic, partition, errorCode: 0, baseOffset: String(log.length - 1) };
+    });
   }
 
   /** `eachMessage` as kafkajs runs it: one message at a time, each resolved, the batch committed after. */

@@ -11,12 +11,14 @@
  * acknowledged, none on the topic. A fresh producer id starts fresh
  * sequences, so no later batch can be mistaken for an earlier one.
  */
-import { Partitioners, type Kafka, type Producer, type ProducerRecord, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type ProducerBatch, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 
 /** The part of kafkajs' Producer this service uses. */
 export interface RenewingProducer {
   connect(): Promise<void>;
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
+  /** Messages for several topics, in one produce request per broker. */
+  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
   disconnect(): Promise<void>;
 }
 
@@ -43,18 +45,21 @@ export function createRenewingProducer(kafka: Kafka, opts: { allowAutoTopicCreat
     return producer;
   }
 
+  async function attempt(send: (p: Producer) => Promise<RecordMetadata[]>): Promise<RecordMetadata[]> {
+    const p = await current();
+    try {
+      return await send(p);
+    } catch (error) {
+      // Only the producer now in use: a late failure on one already replaced says nothing new.
+      if (p === producer) failed = true;
+      throw error;
+    }
+  }
+
   return {
     connect: () => producer.connect(),
-    async send(record) {
-      const p = await current();
-      try {
-        return await p.send(record);
-      } catch (error) {
-        // Only the producer now in use: a late failure on one already replaced says nothing new.
-        if (p === producer) failed = true;
-        throw error;
-      }
-    },
+    send: (record) => attempt((p) => p.send(record)),
+    sendBatch: (batch) => attempt((p) => p.sendBatch(batch)),
     disconnect: () => producer.disconnect(),
   };
 }

@@ -65,6 +65,29 @@ export function eventLogContract(name: string, open: () => Kafka): void {
       expect(sum(await endOffsets(kafka, [topic]))).toBe(60);
     });
 
+    it('sends to several topics in one sendBatch, each message on its key’s partition as send puts it', async () => {
+      const { kafka, topic, send, close } = await fresh();
+      const other = `log-${randomUUID().slice(0, 8)}`;
+      await ensureTopics(kafka, [{ topic: other, numPartitions: 3 }]);
+      const producer = createRenewingProducer(kafka);
+      await producer.connect();
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: messages(30, 7) }, { topic: other, messages: messages(12, 5) }] });
+      await producer.disconnect();
+      await send([{ key: 'k3', value: 'after' }]);
+      const here = await reader(kafka, `g-${randomUUID()}`, topic);
+      const there = await reader(kafka, `g-${randomUUID()}`, other);
+      await waitFor(() => here.seen.length === 31 && there.seen.length === 12, { timeoutMs: 30_000, what: '31 and 12 messages' });
+      await here.stop();
+      await there.stop();
+      await close();
+      expect(sum(await endOffsets(kafka, [topic]))).toBe(31);
+      expect(sum(await endOffsets(kafka, [other]))).toBe(12);
+      const partitionOf = (seen: Seen[], key: string) => new Set(seen.filter((x) => x.key === key).map((x) => x.partition));
+      expect(partitionOf(here.seen, 'k3').size).toBe(1);
+      expect([...partitionOf(there.seen, 'k3')]).toEqual([...partitionOf(here.seen, 'k3')]);
+      expect(there.seen.map((x) => x.value).sort()).toEqual(messages(12, 5).map((m) => m.value).sort());
+    });
+
     it('runs eachMessage one message at a time, in order per key, and commits what it handled', async () => {
       const { kafka, topic, send, close } = await fresh();
       await send(messages(33, 4));

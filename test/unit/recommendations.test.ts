@@ -101,7 +101,10 @@ describe('the hand-worked data set, in-process', () => {
     const graph = createMemoryItemGraphStore(P);
     userStates = { ...states, loadMany: (ids, o) => (stateLoads++, states.loadMany(ids, o)) };
     itemGraph = { ...graph, read: (k, n, now) => (reads++, graph.read(k, n, now)) };
-    const producer = { send: async (r: { topic: string; messages: Message[] }) => void sent.push(r) } as unknown as Producer;
+    const producer = {
+      send: async (r: { topic: string; messages: Message[] }) => void sent.push(r),
+      sendBatch: async (b: { topicMessages: { topic: string; messages: Message[] }[] }) => void sent.push(...b.topicMessages),
+    } as unknown as Producer;
     const applier = new BatchApplier({
       store: userStates, producer, topics: config.kafka.topics, cdcTypeMap: {}, admission: config.features, instanceId: 'test', applyAttempts: 1,
       retryTopicAttempts: 1, retryBaseDelayMs: 0, sideEffects: true, graph: { store: itemGraph, params: P, weights: W }, clock: () => NOW,
