@@ -11,16 +11,15 @@
  *   npm run bench -- collector [--seconds 5]
  */
 import { execFileSync } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
 import { createLogger } from '../src/observability/logger.js';
-import { benchConfig, benchServers, machine, startServer } from './support.js';
-
-const APP_KEY = 'bench-app-key-0123';
+import { BENCH_APP_KEY, COLLECTOR_READY, benchCollectorEnv, benchConfig, benchServers, machine, postEvents, startServer } from './support.js';
+import { percentile } from './summary.js';
 
 const batch = (n: number, round: number) =>
   Array.from({ length: n }, (_, i) => ({ eventId: `b${round}-${i}`, userId: `u${(round * 31 + i) % 5000}`, type: 'VIEW', itemId: `i${i % 300}`, occurredAt: Date.now() }));
@@ -30,7 +29,7 @@ async function http(url: string, size: number, connections: number, seconds: num
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-app-key': APP_KEY },
+    headers: { 'content-type': 'application/json', 'x-app-key': BENCH_APP_KEY },
     body: JSON.stringify(batch(size, 0)),
     connections,
     duration: seconds,
@@ -66,30 +65,15 @@ async function paced(seconds: number, inFlight: number, reqPerSec: number, send:
   return quantiles(latencies);
 }
 
-function quantiles(latencies: number[]) {
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
-  return { p50ms: at(0.5), p99ms: at(0.99) };
-}
-
-/** One POST of `body` on a keep-alive connection of `agent`; rejects unless 202. */
-function post(url: URL, agent: Agent, body: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-app-key': APP_KEY, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
+const quantiles = (latencies: readonly number[]) => ({ p50ms: Math.round(percentile(latencies, 50)), p99ms: Math.round(percentile(latencies, 99)) });
 
 /** The collector at `reqPerSec`, open loop, over `connections` keep-alive connections. */
 async function httpPaced(url: string, size: number, connections: number, seconds: number, reqPerSec: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const target = new URL(url);
   const body = JSON.stringify(batch(size, 0));
   try {
-    return await paced(seconds, connections, reqPerSec, () => post(new URL(url), agent, body));
+    return await paced(seconds, connections, reqPerSec, () => postEvents(target, agent, body));
   } finally {
     agent.destroy();
   }
@@ -144,10 +128,10 @@ async function main(): Promise<void> {
     'dist/main.js',
     {
       ...servers, ROLES: 'collector', NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes', ROUTER_SECRET: 'none',
-      COLLECTOR_PORT: '0', METRICS_PORT: '0', COLLECTOR_APP_KEYS: `bench=${APP_KEY}`, COLLECTOR_RATE_PER_APP: '100000000', COLLECTOR_RATE_PER_IP: '100000000',
+      COLLECTOR_PORT: '0', METRICS_PORT: '0', ...benchCollectorEnv,
       TOPIC_ACTIVITY: config.kafka.topics.activity, REDIS_KEY_PREFIX: config.redis.keyPrefix,
     },
-    /Collector: (http:\/\/\S+)/,
+    COLLECTOR_READY,
   );
   const results: Record<string, unknown> = {};
   try {

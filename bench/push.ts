@@ -22,46 +22,30 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
 import { createLogger } from '../src/observability/logger.js';
-import { benchConfig, benchServers, machine } from './support.js';
+import { COLLECTOR_READY, benchCollectorEnv, benchConfig, benchServers, machine, postEvents, startServer } from './support.js';
+import { percentile } from './summary.js';
 
 const JWT_SECRET = 'bench-secret-that-is-at-least-32-bytes';
 const ROUTER_SECRET = 'bench-router-secret-0123';
-const APP_KEY = 'bench-app-key-0123';
 const POST_BATCH = 10;
-const READY: Record<string, RegExp> = { api: /GraphQL: (http:\/\/\S+)/, collector: /Collector: (http:\/\/\S+)/ };
 const QUERY = `subscription ($id: ID!) { userActivityChanged(userId: $id) { features { version lastActivity { at } } } }`;
 
-function start(role: string, env: Record<string, string>): Promise<{ child: ChildProcess; url?: string }> {
-  const child = spawn(process.execPath, ['dist/main.js', '--role', role], {
+/** The processor role: it prints no address, so it is not waited for (the API's snapshot waits on Kafka anyway). */
+function startProcessor(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['dist/main.js', '--role', 'processor'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const pattern = READY[role];
-  if (!pattern) return Promise.resolve({ child });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = pattern.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 /** A WebSocket class that spreads sockets over 127.0.0.2–9, so no source address runs out of ports. */
 let socketCount = 0;
@@ -94,18 +78,10 @@ async function kafkaFloor(kafka: ReturnType<typeof createKafka>, topic: string) 
 /** Sends messages as a sender would: POSTs of `POST_BATCH` events, in parallel, each resolved on its 202. */
 function postTo(url: string): (messages: { value: string }[]) => Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const post = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-app-key': APP_KEY, 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`collector answered ${res.statusCode}`))));
-      });
-      req.once('error', reject);
-      req.end(body);
-    });
+  const target = new URL(url);
   return async (messages) => {
     const posts: Promise<void>[] = [];
-    for (let i = 0; i < messages.length; i += POST_BATCH) posts.push(post(`[${messages.slice(i, i + POST_BATCH).map((m) => m.value).join(',')}]`));
+    for (let i = 0; i < messages.length; i += POST_BATCH) posts.push(postEvents(target, agent, `[${messages.slice(i, i + POST_BATCH).map((m) => m.value).join(',')}]`));
     await Promise.all(posts);
   };
 }
@@ -130,13 +106,13 @@ async function main(): Promise<void> {
     TOPIC_ACTIVITY_DLQ: t.activityDlq, TOPIC_PROFILE: t.profile, TOPIC_FEATURE_UPDATES: t.featureUpdates, TOPIC_CDC: t.cdc,
     PROCESSOR_GROUP: config.processor.groupId, JWT_SECRET, ROUTER_SECRET, NODE_ENV: 'production', PORT: '0', METRICS_PORT: '0',
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '10',
-    COLLECTOR_PORT: '0', COLLECTOR_APP_KEYS: `bench=${APP_KEY}`, COLLECTOR_RATE_PER_APP: '100000000', COLLECTOR_RATE_PER_IP: '100000000',
+    COLLECTOR_PORT: '0', ...benchCollectorEnv,
   };
-  const processor = await start('processor', env);
-  const api = await start('api', env);
-  const collector = via === 'collector' ? await start('collector', env) : undefined;
+  const processor = startProcessor(env);
+  const api = await startServer('dist/main.js', { ...env, ROLES: 'api' });
+  const collector = via === 'collector' ? await startServer('dist/main.js', { ...env, ROLES: 'collector' }, COLLECTOR_READY) : undefined;
   const floor = await kafkaFloor(kafka, t.activity);
-  const wsUrl = api.url!.replace('http://', 'ws://');
+  const wsUrl = api.url.replace('http://', 'ws://');
   const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
 
   const latencies: number[] = [];
@@ -175,7 +151,7 @@ async function main(): Promise<void> {
 
   const producer = kafka.producer();
   await producer.connect();
-  const send = collector ? postTo(collector.url!) : (messages: { key: string; value: string }[]) => producer.send({ topic: t.activity, messages }).then(() => undefined);
+  const send = collector ? postTo(collector.url) : (messages: { key: string; value: string }[]) => producer.send({ topic: t.activity, messages }).then(() => undefined);
   let eventId = 0;
   async function drive(rate: number, subscribers: number): Promise<Record<string, number>> {
     latencies.length = 0;
@@ -223,7 +199,7 @@ async function main(): Promise<void> {
     for (const c of clients) void c.dispose();
     collector?.child.kill('SIGTERM');
     api.child.kill('SIGTERM');
-    processor.child.kill('SIGTERM');
+    processor.kill('SIGTERM');
   }
   const most = counts.at(-1)!;
   const perSubscriberKb = ((rss[`subscribers${most}`]! - rss.subscribers0!) * 1024) / most;

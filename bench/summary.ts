@@ -17,6 +17,12 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** The `p`th percentile of `xs` (nearest rank, rounded down), NaN when empty. */
+export const percentile = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
 export function summarise(runs: readonly unknown[]): Summary {
   const [first] = runs;
   if (typeof first === 'number') {

@@ -1,6 +1,7 @@
 /** Shared helpers for benchmarks: servers, isolated config, timing and reporting. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { request, type Agent } from 'node:http';
 import os from 'node:os';
 import { loadConfig, type Config } from '../src/config.js';
 import { startLocalServices } from '../src/dev/local-services.js';
@@ -50,4 +51,23 @@ export async function startServer(script: string, env: Record<string, string>, r
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { url, child };
+}
+
+/** The app key the benchmarks' collectors accept, with limits set out of reach. */
+export const BENCH_APP_KEY = 'bench-app-key-0123';
+/** What a collector role prints once it listens: its events URL. */
+export const COLLECTOR_READY = /Collector: (http:\/\/\S+)/;
+export const benchCollectorEnv = { COLLECTOR_APP_KEYS: `bench=${BENCH_APP_KEY}`, COLLECTOR_RATE_PER_APP: '100000000', COLLECTOR_RATE_PER_IP: '100000000' };
+
+/** One POST of the JSON `body` to a collector on a keep-alive connection of `agent`; rejects unless 202. */
+export function postEvents(url: URL, agent: Agent, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'x-app-key': BENCH_APP_KEY, 'content-length': Buffer.byteLength(body) };
+    const req = request(url, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`collector answered ${res.statusCode}`))));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
 }
