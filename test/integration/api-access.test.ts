@@ -187,6 +187,15 @@ describe('HTTP-only rules', () => {
     expect(body).not.toMatch(/at .*\(|node_modules/);
   });
 
+  it('refuses a body over 1 MB with a coded 413 and goes on serving', async () => {
+    const headers = { 'content-type': 'application/json', 'router-authorization': ROUTER_SECRET };
+    const big = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } }) });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+    const next = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(await next.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('adds no metric series for 10,000 requests to random paths (row 37)', async () => {
     // The service's own series; Node's default ones (GC kinds, heap spaces) appear as the process runs, whatever it serves.
     const series = async () => (await metrics.registry.getMetricsAsJSON()).filter((m) => m.name.startsWith('uas_')).reduce((n, m) => n + m.values.length, 0);
