@@ -5,15 +5,20 @@
  *   - batched: one DataLoader batch, one Redis round trip per request;
  *   - per-key: the same service with a DataLoader batch size of 1, so one
  *     round trip per user (the baseline);
+ *   - sequential: the same role whose store reads one user at a time, each
+ *     waiting for the one before (bench/sequential-api.ts): what a resolver
+ *     that awaits each user in turn costs;
  *   - batched with the L1 cache on;
  *   - a bare Apollo Server answering `{ __typename }`, the floor for 1 user.
  * Two queries: `score` (id, activityScore, tier: what a list page asks of
  * many users) and `features` (score plus version, last viewed item, recent
  * items and a window count). Each server runs in its own process; autocannon
  * drives it from this one: latency (p50, p99) with one connection, then
- * throughput (req/s) with C connections, D seconds each.
+ * throughput (req/s) with C connections, D seconds each, after W seconds of
+ * warm-up under load that are dropped (JIT, connection pools, Apollo's
+ * document cache).
  *
- *   npm run bench -- entities [--connections 16] [--seconds 5]
+ *   npm run bench -- entities [--connections 16] [--seconds 5] [--warmup 2]
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -33,17 +38,19 @@ async function run(url: string, body: string, headers: Record<string, string>, c
   return result;
 }
 
-/** Latency alone (one connection, no queueing), then throughput under `connections`. */
-async function load(url: string, body: string, headers: Record<string, string>, connections: number, seconds: number) {
+/** A warm-up of `warmup` seconds (dropped), latency alone (one connection, no queueing), then throughput under `connections`. */
+async function load(url: string, body: string, headers: Record<string, string>, connections: number, seconds: number, warmup: number) {
+  await run(url, body, headers, connections, warmup);
   const latency = await run(url, body, headers, 1, seconds);
   const throughput = await run(url, body, headers, connections, seconds);
   return { p50ms: latency.latency.p50, p99ms: latency.latency.p99, reqPerSec: Math.round(throughput.requests.average) };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { connections: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: true });
+  const { values } = parseArgs({ options: { connections: { type: 'string' }, seconds: { type: 'string' }, warmup: { type: 'string' } }, allowPositionals: true });
   const connections = Number(values.connections ?? 16);
   const seconds = Number(values.seconds ?? 5);
+  const warmup = Number(values.warmup ?? 2);
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' }); // the service runs as `npm start` would run it
   const servers = await benchServers();
   const config = benchConfig(servers);
@@ -75,19 +82,19 @@ async function main(): Promise<void> {
   });
 
   const results: Record<string, unknown> = {};
-  for (const [name, extra] of [
-    ['batched', {}],
-    ['perKey', { ENTITY_BATCH_SIZE: '1' }],
-    ['batchedWithL1', { L1_CACHE_TTL_MS: '1000' }],
+  for (const [name, script, extra] of [
+    ['batched', 'dist/main.js', {}],
+    ['perKey', 'dist/main.js', { ENTITY_BATCH_SIZE: '1' }],
+    ['sequential', 'bench/sequential-api.ts', {}],
+    ['batchedWithL1', 'dist/main.js', { L1_CACHE_TTL_MS: '1000' }],
   ] as const) {
-    const { url, child } = await startServer('dist/main.js', env(extra));
+    const { url, child } = await startServer(script, env(extra));
     try {
-      await run(url, body(100, QUERIES.features), headers, connections, 1); // warm-up
       results[name] = {
-        score1: await load(url, body(1, QUERIES.score), headers, connections, seconds),
-        score100: await load(url, body(100, QUERIES.score), headers, connections, seconds),
-        features1: await load(url, body(1, QUERIES.features), headers, connections, seconds),
-        features100: await load(url, body(100, QUERIES.features), headers, connections, seconds),
+        score1: await load(url, body(1, QUERIES.score), headers, connections, seconds, warmup),
+        score100: await load(url, body(100, QUERIES.score), headers, connections, seconds, warmup),
+        features1: await load(url, body(1, QUERIES.features), headers, connections, seconds, warmup),
+        features100: await load(url, body(100, QUERIES.features), headers, connections, seconds, warmup),
       };
     } finally {
       child.kill('SIGTERM');
@@ -95,22 +102,24 @@ async function main(): Promise<void> {
   }
   const bare = await startServer('bench/bare-apollo.ts', {});
   try {
-    await run(bare.url, JSON.stringify({ query: '{ __typename }' }), {}, connections, 1);
-    results.bareApolloTypename = await load(bare.url, JSON.stringify({ query: '{ __typename }' }), {}, connections, seconds);
+    results.bareApolloTypename = await load(bare.url, JSON.stringify({ query: '{ __typename }' }), {}, connections, seconds, warmup);
   } finally {
     bare.child.kill('SIGTERM');
   }
   type Case = Record<'score1' | 'score100' | 'features1' | 'features100', { reqPerSec: number }>;
-  const r = results as Record<'batched' | 'perKey' | 'batchedWithL1', Case> & { bareApolloTypename: { reqPerSec: number } };
+  const r = results as Record<'batched' | 'perKey' | 'sequential' | 'batchedWithL1', Case> & { bareApolloTypename: { reqPerSec: number } };
   process.stdout.write(`${JSON.stringify({
     bench: 'entities',
     machine: machine(),
     connections,
     secondsPerCase: seconds,
+    warmupSecondsDropped: warmup,
     ...results,
     ratios: {
       batchedOverPerKeyScore100: Number((r.batched.score100.reqPerSec / r.perKey.score100.reqPerSec).toFixed(2)),
       batchedOverPerKeyFeatures100: Number((r.batched.features100.reqPerSec / r.perKey.features100.reqPerSec).toFixed(2)),
+      batchedOverSequentialScore100: Number((r.batched.score100.reqPerSec / r.sequential.score100.reqPerSec).toFixed(2)),
+      batchedOverSequentialFeatures100: Number((r.batched.features100.reqPerSec / r.sequential.features100.reqPerSec).toFixed(2)),
       batchedScore1OverBareApollo: Number((r.batched.score1.reqPerSec / r.bareApolloTypename.reqPerSec).toFixed(2)),
       l1OverBatchedScore100: Number((r.batchedWithL1.score100.reqPerSec / r.batched.score100.reqPerSec).toFixed(2)),
     },
