@@ -22,6 +22,7 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     claimDirty: timed('claimDirty', (max, lease, now) => store.claimDirty(max, lease, now)),
     completeClaims: timed('completeClaims', (ids) => store.completeClaims(ids)),
     dirtyBacklog: timed('dirtyBacklog', () => store.dirtyBacklog()),
+    dirtyClock: () => store.dirtyClock(),
     generation: () => store.generation(),
     markOnline: (generation) => store.markOnline(generation),
     lockRecovery: (ttlMs) => store.lockRecovery(ttlMs),

@@ -11,15 +11,21 @@ const EMPTY_SNAPSHOT: UserSnapshot = Object.freeze({ state: DEFAULT_USER_STATE, 
  * In-process twin of the Redis store, for embedded dev mode and unit tests:
  * the reference model (features/apply.ts) over a Map.
  */
-export function createMemoryUserStateStore(params: FeatureParams): UserStateStore {
+export interface MemoryUserStateStoreOptions {
+  /** The clock that stamps dirty marks (`dirtyClock`), as Redis' TIME does for the Redis store; default `Date.now`. */
+  readonly clock?: () => number;
+}
+
+export function createMemoryUserStateStore(params: FeatureParams, options: MemoryUserStateStoreOptions = {}): UserStateStore {
+  const clock = options.clock ?? Date.now;
   const users = new Map<string, UserSnapshot>();
   /** userId → dirty since; claims keep it too, with a lease expiry beside. */
   const dirty = new Map<string, number>();
   const claims = new Map<string, { since: number; expiry: number }>();
   let online: string | undefined;
   let lockedUntil = 0;
-  const markDirty = (userId: string, now: number) => {
-    if (!dirty.has(userId)) dirty.set(userId, now);
+  const markDirty = (userId: string, at: number) => {
+    if (!dirty.has(userId)) dirty.set(userId, at);
   };
   const copy = (s: UserSnapshot): UserSnapshot => structuredClone(s);
   return {
@@ -31,6 +37,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
     },
     async applyEvents(byUser, now, options) {
       const results = new Map<string, UserBatchResult>();
+      const at = clock(); // one stamp for the call, as one script call is in Redis
       for (const [userId, events] of byUser) {
         const current = users.get(userId) ?? EMPTY_SNAPSHOT;
         const memory = { seen: new Map(Object.entries(current.seen)), offsets: new Map(Object.entries(current.offsets)) };
@@ -40,7 +47,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
         if (outcome.applied > 0 || users.has(userId)) {
           users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.memory.seen), offsets: Object.fromEntries(outcome.memory.offsets) });
         }
-        if (outcome.applied > 0) markDirty(userId, now);
+        if (outcome.applied > 0) markDirty(userId, at);
         const { applied, resent, redelivered, fresh } = outcome;
         results.set(userId, { version: outcome.state.version, applied, resent, redelivered, fresh, latestBefore });
       }
@@ -51,7 +58,7 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
       const next = applyProfile(current.state, update, now);
       if (!next) return 0;
       users.set(update.userId, { ...current, state: next });
-      markDirty(update.userId, now);
+      markDirty(update.userId, clock());
       return next.version;
     },
     async exportMany(userIds) {
@@ -85,6 +92,9 @@ export function createMemoryUserStateStore(params: FeatureParams): UserStateStor
     async dirtyBacklog() {
       const since = [...dirty.values(), ...[...claims.values()].map((c) => c.since)];
       return { dirty: dirty.size, claimed: claims.size, oldestSince: since.length > 0 ? Math.min(...since) : undefined };
+    },
+    async dirtyClock() {
+      return clock();
     },
     async generation() {
       return online;

@@ -88,13 +88,12 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         for (const [userId, events] of chunk) {
           const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
           pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
-          // The dirty index is its own slot, so it is written beside the script, not inside it.
-          // NX keeps the time the user first became dirty: the sync's lag.
-          pipeline.zadd(keys.sync.dirty, 'NX', now, userId);
         }
+        // The dirty index is its own slot, so it is written beside the scripts, not inside them, and stamped by Redis' clock.
+        pipeline.markDirty(keys.sync.dirty, ...chunk.map(([userId]) => userId));
         const values = replies(await pipeline.exec());
         chunk.forEach(([userId], i) => {
-          const [version, applied, resent, redelivered, fresh, latest] = values[2 * i] as [number, number, number, number, string, string[]];
+          const [version, applied, resent, redelivered, fresh, latest] = values[i] as [number, number, number, number, string, string[]];
           results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentTriples(latest) });
         });
       }
@@ -103,7 +102,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
 
     async applyProfile(u, now) {
       const version = await redis.applyProfile(keys.user(u.userId).state, u.profileVersion, u.vip ? 1 : 0, u.status ?? '', now);
-      if (version > 0) await redis.zadd(keys.sync.dirty, 'NX', now, u.userId);
+      if (version > 0) await redis.markDirty(keys.sync.dirty, u.userId);
       return version;
     },
 
@@ -142,6 +141,8 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const oldest = [oldestDirty[1], oldestClaim[1]].filter((x) => x !== undefined).map(Number);
       return { dirty, claimed, oldestSince: oldest.length > 0 ? Math.min(...oldest) : undefined };
     },
+
+    dirtyClock: () => redis.dirtyClock(keys.sync.dirty),
 
     async generation() {
       return (await redis.get(keys.sync.online)) ?? undefined;

@@ -62,8 +62,16 @@ export interface UserStateStore {
   claimDirty(max: number, leaseMs: number, now: number): Promise<string[]>;
   /** Ends the claims of users whose state is now durable; a user changed since stays dirty. */
   completeClaims(userIds: readonly string[]): Promise<void>;
-  /** How many users wait for a sync, and since when the oldest has (epoch ms; undefined when none). */
+  /** How many users wait for a sync, and since when the oldest has (epoch ms by `dirtyClock`; undefined when none). */
   dirtyBacklog(): Promise<{ readonly dirty: number; readonly claimed: number; readonly oldestSince: number | undefined }>;
+  /**
+   * The time (epoch ms) by the clock that stamps dirty marks: the store's own
+   * (Redis: TIME of the node holding the dirty index), never a writer's. The
+   * sync reads it before it reads the processors' offsets and compares it with
+   * the marks, all on one clock, so clocks that disagree across hosts cannot
+   * make it record offsets before the users they cover are written.
+   */
+  dirtyClock(): Promise<number>;
   /**
    * The generation this store was brought online under (by a first start or
    * a recovery); undefined after a loss. A new one is drawn at every recovery,

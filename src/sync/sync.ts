@@ -14,7 +14,10 @@
  * groups are read. Every event below them is already in Redis, and its user is
  * dirty (or claimed) since no later than that moment. Once the oldest dirty
  * time is past that moment, every such user has been written, so the offsets
- * are recorded in MongoDB: recovering from them loses nothing.
+ * are recorded in MongoDB: recovering from them loses nothing. "That moment"
+ * and the dirty times are read from one clock, the store's (Redis: TIME of
+ * the node holding the dirty index); with this host's clock against the
+ * processors', a skew larger than a pass would record offsets early.
  *
  * A write that failed without an answer (a timeout, a dropped connection)
  * may still be applied later by the server. On a server that applies one
@@ -114,7 +117,8 @@ export function createSync(o: SyncOptions): Sync {
     generation = current;
     // No generation: a recovery is rebuilding Redis; what it holds is not a state to make durable.
     if (current === undefined) return;
-    if (o.offsets) pending.push({ at: clock(), offsets: await o.offsets() });
+    // The moment by the clock that stamps dirty marks, then the offsets: never this host's clock against a processor's.
+    if (o.offsets) pending.push({ at: await o.store.dirtyClock(), offsets: await o.offsets() });
     let written = 0;
     let stale = 0;
     let failed = 0;

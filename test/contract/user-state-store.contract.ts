@@ -208,31 +208,50 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
       expect(partial[2]).toBeUndefined();
     });
 
+    /** The store's dirty clock once it has moved past `after`: marks made from now on are later than any made before. */
+    async function clockPast(after: number): Promise<number> {
+      let now = await store.dirtyClock();
+      for (const deadline = Date.now() + 5_000; now <= after; now = await store.dirtyClock()) {
+        if (Date.now() > deadline) throw new Error(`the dirty clock stayed at ${now}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      return now;
+    }
+
     it('queues changed users for the sync: oldest first, claimed with a lease, given back when it expires', async () => {
       expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
-      await store.applyEvents(delivered([event('d1', 'a', T0)]), 1000);
-      await store.applyEvents(delivered([event('d2', 'b', T0), event('d3', 'c', T0)]), 2000);
-      await store.applyEvents(delivered([event('d4', 'a', T0 + 1)]), 3000); // still dirty since 1000
-      expect(await store.dirtyBacklog()).toEqual({ dirty: 3, claimed: 0, oldestSince: 1000 });
+      const before = await store.dirtyClock();
+      // The writer's clock (1000, 2000, 3000) is not the one that stamps the marks: the store's own is.
+      await store.applyEvents(delivered([event('d1', 'c', T0)]), 1000);
+      const first = await clockPast(await store.dirtyClock());
+      await store.applyEvents(delivered([event('d2', 'b', T0), event('d3', 'a', T0)]), 2000);
+      await store.applyEvents(delivered([event('d4', 'c', T0 + 1)]), 3000); // still dirty since its first mark
+      const { oldestSince, ...counts } = await store.dirtyBacklog();
+      expect(counts).toEqual({ dirty: 3, claimed: 0 });
+      expect(oldestSince).toBeGreaterThanOrEqual(before);
+      expect(oldestSince).toBeLessThan(first);
 
-      expect(await store.claimDirty(2, 500, 4000)).toEqual(['a', 'b']);
-      expect(await store.claimDirty(10, 500, 4100)).toEqual(['c']);
+      expect(await store.claimDirty(2, 500, 4000)).toEqual(['c', 'a']);
+      expect(await store.claimDirty(10, 500, 4100)).toEqual(['b']);
       expect(await store.claimDirty(10, 500, 4200)).toEqual([]);
-      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 3, oldestSince: 1000 });
+      expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 3, oldestSince });
 
-      await store.completeClaims(['a']);
-      // b's lease ran out (its claimer died): b comes back, dirty since when it was.
-      expect(await store.claimDirty(10, 500, 4550)).toEqual(['b']);
-      await store.completeClaims(['b', 'c']);
+      await store.completeClaims(['c']);
+      // a's lease ran out (its claimer died): a comes back, dirty since when it was.
+      expect(await store.claimDirty(10, 500, 4550)).toEqual(['a']);
+      await store.completeClaims(['a', 'b']);
       expect(await store.dirtyBacklog()).toEqual({ dirty: 0, claimed: 0, oldestSince: undefined });
     });
 
     it('keeps a user changed while claimed dirty after its claim ends', async () => {
       await store.applyEvents(delivered([event('e1', 'a', T0)]), 1000);
       expect(await store.claimDirty(10, 60_000, 2000)).toEqual(['a']);
+      const claimed = await clockPast(await store.dirtyClock());
       await store.applyEvents(delivered([event('e2', 'a', T0 + 5)]), 3000);
       await store.completeClaims(['a']);
-      expect(await store.dirtyBacklog()).toEqual({ dirty: 1, claimed: 0, oldestSince: 3000 });
+      const { oldestSince, ...counts } = await store.dirtyBacklog();
+      expect(counts).toEqual({ dirty: 1, claimed: 0 });
+      expect(oldestSince).toBeGreaterThanOrEqual(claimed); // marked again, at its new change
       expect(await store.claimDirty(10, 60_000, 4000)).toEqual(['a']);
     });
 

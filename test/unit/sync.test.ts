@@ -15,7 +15,7 @@ const event = (id: string, userId: string): ActivityEvent => ({ eventId: id, use
 
 function setup(profiles: ProfileStore = createMemoryProfileStore(), offsets?: () => Promise<Record<string, number>>, extra: Partial<SyncOptions> = {}) {
   let now = 1_000;
-  const store = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
+  const store = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS, { clock: () => now });
   void store.markOnline('g1');
   const sync = createSync({ store, profiles, offsets, batchSize: 2, leaseMs: 10_000, intervalMs: 1_000, breaker: { failures: 2, halfOpenAfterMs: 50 }, clock: () => now, ...extra });
   const errors: unknown[] = [];
@@ -75,7 +75,7 @@ describe('sync', () => {
     await store.claimDirty(1, 100_000, 950); // another instance holds a's claim: no checkpoint yet
     await sync.runOnce();
     // Redis restarts empty: a's claim and dirty mark are gone with it, not written.
-    const lost = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);
+    const lost = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS, { clock: () => Date.now() });
     Object.assign(store, { dirtyBacklog: () => lost.dirtyBacklog(), claimDirty: (max: number, lease: number, now: number) => lost.claimDirty(max, lease, now), generation: () => lost.generation() });
     committed = { 'topic/0': 20 };
     tick(10);

@@ -14,6 +14,8 @@ const SCRIPTS = {
   restoreState: { numberOfKeys: 7, lua: source('restore-state') },
   claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
+  markDirty: { numberOfKeys: 1, lua: source('mark-dirty') },
+  dirtyClock: { numberOfKeys: 1, lua: source('dirty-clock') },
   addNeighbours: { numberOfKeys: 1, lua: source('add-neighbours') },
   addTrending: { numberOfKeys: 2, lua: source('add-trending') },
 } as const;
@@ -27,6 +29,8 @@ declare module 'ioredis' {
     restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
     claimDirty(dirty: string, claims: string, leases: string, now: Arg, leaseMs: Arg, max: Arg): Result<string[], Context>;
     completeClaims(claims: string, leases: string, ...userIds: string[]): Result<number, Context>;
+    markDirty(dirty: string, ...userIds: string[]): Result<number, Context>;
+    dirtyClock(dirty: string): Result<number, Context>;
     addNeighbours(list: string, max: Arg, ...neighbourWeightPairs: Arg[]): Result<number, Context>;
     addTrending(items: string, epoch: string, halfLife: Arg, size: Arg, refTime: Arg, rebaseAt: Arg, ...itemPopularityPairs: Arg[]): Result<number, Context>;
   }
