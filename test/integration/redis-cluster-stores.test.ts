@@ -25,9 +25,8 @@ itemGraphStoreContract('Redis Cluster', async () => createRedisItemGraphStore({ 
 
 /** The master that serves `slot` now, as `CLUSTER SLOTS` tells. */
 async function masterOf(probe: Redis, slot: number): Promise<number> {
-  const ranges = (await probe.cluster('SLOTS')) as [number, number, [string, number, string]][];
-  const range = ranges.find(([from, to]) => from <= slot && slot <= to);
-  if (!range) throw new Error(`slot ${slot} is not served`);
+  const range = (await probe.cluster('SLOTS')).find(([from, to]) => from <= slot && slot <= to);
+  if (!range?.[2]) throw new Error(`slot ${slot} is not served`);
   return range[2][1];
 }
 
