@@ -94,12 +94,31 @@ export async function ensureTopics(kafka: Kafka, topics: readonly ServiceTopic[]
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) await admin.createTopics({ topics: missing.map(({ processorInput: _input, ...t }) => t), waitForLeaders: true });
+    if (missing.length > 0) {
+      // kafkajs' own waitForLeaders gives up on a broker that has not heard of the topic yet
+      // (UNKNOWN_TOPIC_OR_PARTITION), as happens on a cluster right after creation: poll instead.
+      await admin.createTopics({ topics: missing.map(({ processorInput: _input, ...t }) => t), waitForLeaders: false });
+      for (const t of missing) await untilLeadersAnswer(() => admin.fetchTopicOffsets(t.topic));
+    }
     const counts = new Map<string, number>();
     for (const t of topics) if (t.processorInput && existing.has(t.topic)) counts.set(t.topic, (await admin.fetchTopicOffsets(t.topic)).length);
     for (const message of partitionShortfalls(topics, counts)) warn(message);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Retries `read` (which needs every partition's leader) until it succeeds, for at most `withinMs`. */
+async function untilLeadersAnswer(read: () => Promise<unknown>, withinMs = 30_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await read();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * A Redis Cluster of one test file's own (6 nodes: 3 masters, 3 replicas),
- * started by scripts/services.sh (`up redis-cluster`) on free loopback ports
- * and in a run directory of its own, and stopped by it again.
+ * A Redis Cluster (6 nodes: 3 masters, 3 replicas) or a 3-broker Kafka of
+ * one test file's own, started by scripts/services.sh (`up redis-cluster`,
+ * `up kafka-cluster`) on free loopback ports and in a run directory of its
+ * own, and stopped by it again.
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -52,31 +53,47 @@ async function freeBlock(count: number, avoid: readonly number[] = []): Promise<
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
-export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'uas-cluster-'));
-  const base = await freeBlock(NODES);
-  const bus = await freeBlock(NODES, Array.from({ length: NODES }, (_, i) => base + i));
-  const env = { ...process.env, UAS_RUN_DIR: dir, DO_NOT_TRACK: '1', UAS_CLUSTER_REDIS_PORT: String(base), UAS_CLUSTER_REDIS_BUS_PORT: String(bus) };
-  const services = (...args: string[]) => run('bash', [SCRIPT, ...args], { env, timeout: 90_000 });
+/** Runs `up NAME` with the given port variables in a fresh run dir; `stop` runs `down NAME` and removes the dir. */
+async function startCluster(name: 'redis-cluster' | 'kafka-cluster', ports: Record<string, number>, timeoutMs: number): Promise<{ startMs: number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `uas-${name}-`));
+  const env = { ...process.env, UAS_RUN_DIR: dir, DO_NOT_TRACK: '1', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const services = (...args: string[]) => run('bash', [SCRIPT, ...args], { env, timeout: timeoutMs });
+  const stop = async () => {
+    await services('down', name);
+    rmSync(dir, { recursive: true, force: true });
+  };
   const started = Date.now();
   try {
-    await services('up', 'redis-cluster');
+    await services('up', name);
   } catch (error) {
-    await services('down', 'redis-cluster').catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await stop().catch(() => undefined);
     throw error;
   }
-  const startMs = Date.now() - started;
+  return { startMs: Date.now() - started, stop };
+}
+
+export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
+  const base = await freeBlock(NODES);
+  const bus = await freeBlock(NODES, Array.from({ length: NODES }, (_, i) => base + i));
+  const started = await startCluster('redis-cluster', { UAS_CLUSTER_REDIS_PORT: base, UAS_CLUSTER_REDIS_BUS_PORT: bus }, 90_000);
   const ports = Array.from({ length: NODES }, (_, i) => base + i);
-  return {
-    nodes: ports.map((p) => `127.0.0.1:${p}`),
-    ports,
-    startMs,
-    async stop() {
-      await services('down', 'redis-cluster');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { nodes: ports.map((p) => `127.0.0.1:${p}`), ports, startMs: started.startMs, stop: () => started.stop() };
+}
+
+export interface PrivateKafkaCluster {
+  /** The three brokers' `127.0.0.1:port`, as KAFKA_BROKERS takes them. */
+  readonly brokers: readonly string[];
+  /** How long `up kafka-cluster` took, in ms. */
+  readonly startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Three KRaft brokers (node ids 1-3), replication factor 3 by default, min.insync.replicas 2. */
+export async function startPrivateKafkaCluster(): Promise<PrivateKafkaCluster> {
+  const base = await freeBlock(3);
+  const controllers = await freeBlock(3, [base, base + 1, base + 2]);
+  const started = await startCluster('kafka-cluster', { UAS_CLUSTER_KAFKA_PORT: base, UAS_CLUSTER_KAFKA_CONTROLLER_PORT: controllers }, 240_000);
+  return { brokers: [0, 1, 2].map((i) => `127.0.0.1:${base + i}`), startMs: started.startMs, stop: () => started.stop() };
 }
 
 /** A cluster for the file's tests: started before the first, stopped after the last. */
