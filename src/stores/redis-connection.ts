@@ -73,16 +73,16 @@ function keepToOneSlot(cluster: Cluster): void {
       try {
         slotOf(command.name, command.getKeys());
       } catch (error) {
-        command.reject(error as Error);
+        command.reject(error as CrossSlotError);
         return command.promise;
       }
     }
-    return send(command, stream as never, node as never);
+    return send(command, stream as never, node);
   };
   cluster.pipeline = ((commands?: unknown[][]) => {
     if (commands !== undefined) throw new TypeError('pipeline(commands) is not supported on the cluster client: chain the commands');
     return slotSplitPipeline(open);
-  }) as Cluster['pipeline'];
+  });
 }
 
 interface Call {
@@ -127,7 +127,7 @@ async function execBySlot(open: () => ChainableCommander, probe: ChainableComman
     const slot = slotOf(command.name === 'evalsha' || command.name === 'eval' ? calls[i]!.name : command.name, command.getKeys());
     bySlot.set(slot, [...(bySlot.get(slot) ?? []), i]);
   });
-  const replies: Replies = new Array(calls.length);
+  const replies = new Array<Replies[number]>(calls.length);
   await Promise.all(
     [...bySlot.values()].map(async (indexes) => {
       const out = (await replay(open(), indexes.map((i) => calls[i]!)).exec()) ?? [];

@@ -63,7 +63,7 @@ it('loses nothing and counts nothing twice while a slot of busy users moves to a
   const store = createRedisUserStateStore({ redis: connectRedis({ url: '', clusterNodes: cluster.nodes, commandTimeoutMs: 2000 }), keyPrefix: prefix, params: CONTRACT_PARAMS });
   const batches: ActivityEvent[][] = [];
   let failedTries = 0;
-  let movedAfter: number | undefined;
+  let movedAfter = Number.POSITIVE_INFINITY; // the round at which the slot was handed over
   const writeRound = async (round: number) => {
     const events = users.map((userId, i): ActivityEvent => ({
       eventId: `r${round}-${userId}`,
@@ -90,7 +90,7 @@ it('loses nothing and counts nothing twice while a slot of busy users moves to a
   // The writer runs until the slot has moved and three more rounds went through the new owner.
   let rounds = 0;
   const writer = (async () => {
-    while (movedAfter === undefined || rounds < movedAfter + 3) await writeRound(rounds++);
+    while (rounds < movedAfter + 3) await writeRound(rounds++);
   })();
 
   // Move the slot as redis-cli --cluster reshard does: mark both ends, migrate the keys one at a time, hand it over.
@@ -99,7 +99,7 @@ it('loses nothing and counts nothing twice while a slot of busy users moves to a
   await from.cluster('SETSLOT', slot, 'MIGRATING', target.id);
   let migrated = 0;
   for (;;) {
-    const batch = (await from.cluster('GETKEYSINSLOT', slot, 1)) as string[];
+    const batch = await from.cluster('GETKEYSINSLOT', slot, 1);
     if (batch.length === 0) break;
     await from.migrate('127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...batch);
     migrated += batch.length;
