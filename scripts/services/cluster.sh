@@ -191,14 +191,19 @@ await_kafka-cluster() {
 
 # ---------------------------------------------------------------- status and env
 
-cluster_status() {
+cluster_status() { # one line per node, or one for the whole cluster when none of it runs
   local m pid state
+  for m in $(members "$1"); do server_pid "$m" >/dev/null && break; m=""; done
+  if [[ -z $m ]]; then
+    printf '%-20s %-8s %s\n' "$1" stopped "$([[ $1 == redis-cluster ]] && rcluster_nodes || kcluster_brokers)"
+    return 0
+  fi
   for m in $(members "$1"); do
     if pid=$(server_pid "$m"); then state=running; else state=stopped pid=-; fi
     case $m in
-      redis-cluster/*) printf '%-16s %-8s pid=%-8s %s:%s%s\n' "$m" "$state" "$pid" "$HOST" "${m#*/}" \
+      redis-cluster/*) printf '%-20s %-8s pid=%-8s %s:%s%s\n' "$m" "$state" "$pid" "$HOST" "${m#*/}" \
         "$([[ $state == running ]] && redis-cli -h "$HOST" -p "${m#*/}" role 2>/dev/null | head -n 1 | sed 's/^/ role=/')" ;;
-      kafka-cluster/*) printf '%-16s %-8s pid=%-8s %s:%s\n' "$m" "$state" "$pid" "$HOST" "$((KCLUSTER_PORT + ${m#*/} - 1))" ;;
+      kafka-cluster/*) printf '%-20s %-8s pid=%-8s %s:%s\n' "$m" "$state" "$pid" "$HOST" "$((KCLUSTER_PORT + ${m#*/} - 1))" ;;
     esac
   done
 }
