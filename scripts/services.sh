@@ -28,7 +28,7 @@
 #   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up;
 #   UAS_CONNECT_OFFSET_FLUSH_MS, default 10000, is how often it records how far it has sent).
 #   Clusters: Redis nodes 56400-56405 (UAS_CLUSTER_REDIS_PORT, the first), their cluster bus 56410-56415
-#   (UAS_CLUSTER_REDIS_BUS_PORT); Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers
+#   (UAS_CLUSTER_REDIS_BUS_PORT), failover after 2000 ms of silence (UAS_CLUSTER_REDIS_NODE_TIMEOUT); Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers
 #   59110-59112 (UAS_CLUSTER_KAFKA_CONTROLLER_PORT), heap 384m each (UAS_CLUSTER_KAFKA_HEAP).
 # Mongo server: FerretDB v1.24.2 (SQLite backend, built from the Go module proxy); if it cannot be
 #   built here, de.bwaldvogel:mongo-java-server:1.47.0 (in-memory) from Maven Central.

@@ -7,6 +7,7 @@
 
 RCLUSTER_PORT=${UAS_CLUSTER_REDIS_PORT:-56400}         # client ports P..P+5
 RCLUSTER_BUS_PORT=${UAS_CLUSTER_REDIS_BUS_PORT:-56410} # cluster bus B..B+5 (the default P+10000 would pass 65535)
+RCLUSTER_NODE_TIMEOUT=${UAS_CLUSTER_REDIS_NODE_TIMEOUT:-2000} # a master silent this long is failed over
 KCLUSTER_PORT=${UAS_CLUSTER_KAFKA_PORT:-59100}         # broker listeners K..K+2
 KCLUSTER_CONTROLLER_PORT=${UAS_CLUSTER_KAFKA_CONTROLLER_PORT:-59110} # controllers C..C+2
 KCLUSTER_HEAP=${UAS_CLUSTER_KAFKA_HEAP:-384m}
@@ -65,7 +66,7 @@ start_redis-cluster() {
     prepare_dir "redis-cluster/$p" 0
     dir=$RUN/redis-cluster/$p
     launch "redis-cluster/$p" redis-server --bind "$HOST" --port "$p" --cluster-enabled yes \
-      --cluster-port "$((RCLUSTER_BUS_PORT + i))" --cluster-config-file "nodes-$p.conf" --cluster-node-timeout 2000 \
+      --cluster-port "$((RCLUSTER_BUS_PORT + i))" --cluster-config-file "nodes-$p.conf" --cluster-node-timeout "$RCLUSTER_NODE_TIMEOUT" \
       --save "" --appendonly no --daemonize no --dir "$dir" --logfile "$dir/redis.log"
     i=$((i + 1))
   done
@@ -77,15 +78,25 @@ rcluster_all() { # rcluster_all CHECK: CHECK PORT holds for every node
 }
 rnode_answers() { [[ $(redis-cli -h "$HOST" -p "$1" ping 2>/dev/null) == PONG ]]; }
 rnode_ok() { redis-cli -h "$HOST" -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+# The node's own view has 3 masters and 3 replicas: right after `--cluster create` a replica can
+# still look like an empty master to some nodes (its role travels by gossip) while the slots are ok.
+rnode_agrees() {
+  local view
+  view=$(redis-cli -h "$HOST" -p "$1" cluster nodes 2>/dev/null) || return 1
+  [[ $(awk '$3 ~ /(^|,)master(,|$)/ && $3 !~ /fail/ && NF > 8' <<<"$view" | wc -l) == 3 &&
+    $(awk '$3 ~ /(^|,)slave(,|$)/ && $3 !~ /fail/ && $8 == "connected"' <<<"$view" | wc -l) == 3 ]]
+}
+rnode_ready() { rnode_ok "$1" && rnode_agrees "$1"; }
 
-# Slots are assigned once every node answers; ready when every node sees the whole cluster as ok.
+# Slots are assigned once every node answers; ready when every node sees the whole cluster as ok,
+# with three masters serving slots and three connected replicas.
 await_redis-cluster() {
   local addrs=() p
   cluster_await redis-cluster 20 rcluster_all rnode_answers
   for p in $(rcluster_ports); do addrs+=("$HOST:$p"); done
   redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$RUN/redis-cluster/setup.log" 2>&1 ||
     cluster_fail redis-cluster "redis-cli --cluster create failed"
-  cluster_await redis-cluster 30 rcluster_all rnode_ok
+  cluster_await redis-cluster 30 rcluster_all rnode_ready
 }
 
 # ---------------------------------------------------------------- Kafka, three KRaft nodes
