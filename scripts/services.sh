@@ -17,10 +17,10 @@
 #                  FerretDB SQLite files are kept (fault tests restarting the broker). Redis keeps
 #                  nothing by design (no persistence).
 #   down           stops everything this script started (by pid, never by name) and removes the run dirs.
-#   env NAME...    the variables of just those servers (`env cluster`: REDIS_CLUSTER_NODES, KAFKA_BROKERS
-#                  of the 3 brokers and KAFKA_REPLICATION_FACTOR=3).
 #   down NAME      stops just NAME and keeps its data dir, so that `up NAME --keep-data` (or plain `up`)
 #                  can bring it back with its data.
+#   env NAME...    the variables of just those servers (`env cluster`: REDIS_CLUSTER_NODES, KAFKA_BROKERS
+#                  of the 3 brokers and KAFKA_REPLICATION_FACTOR=3).
 #   Example: set -a; . <(scripts/services.sh env); set +a
 #
 # Ports (env overrides): Redis 56379 (UAS_REDIS_PORT), Kafka broker 59092 (UAS_KAFKA_PORT),
@@ -28,8 +28,10 @@
 #   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up;
 #   UAS_CONNECT_OFFSET_FLUSH_MS, default 10000, is how often it records how far it has sent).
 #   Clusters: Redis nodes 56400-56405 (UAS_CLUSTER_REDIS_PORT, the first), their cluster bus 56410-56415
-#   (UAS_CLUSTER_REDIS_BUS_PORT), failover after 2000 ms of silence (UAS_CLUSTER_REDIS_NODE_TIMEOUT); Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers
-#   59110-59112 (UAS_CLUSTER_KAFKA_CONTROLLER_PORT), heap 384m each (UAS_CLUSTER_KAFKA_HEAP).
+#   (UAS_CLUSTER_REDIS_BUS_PORT), failover after 2000 ms of silence (UAS_CLUSTER_REDIS_NODE_TIMEOUT);
+#   Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers 59110-59112
+#   (UAS_CLUSTER_KAFKA_CONTROLLER_PORT), heap 384m each (UAS_CLUSTER_KAFKA_HEAP). A cluster always
+#   starts empty (no --keep-data).
 # Mongo server: FerretDB v1.24.2 (SQLite backend, built from the Go module proxy); if it cannot be
 #   built here, de.bwaldvogel:mongo-java-server:1.47.0 (in-memory) from Maven Central.
 #   UAS_MONGO_SERVER=ferretdb|mongo-java-server forces one. `status`/`env` say which one runs.
@@ -157,8 +159,8 @@ cmd_env() {
 }
 
 cmd_logs() {
-  local s
-  for s in "$@"; do show_logs "$s"; done
+  local s m
+  for s in "$@"; do for m in $(members "$s"); do show_logs "$m"; done; done
 }
 
 main() {
