@@ -9,7 +9,8 @@
 #        scripts/services.sh env                              shell-sourceable connection variables
 #        scripts/services.sh logs   [NAME...]                 tail of every server log (LOG_LINES, default 50)
 #        scripts/services.sh browser                          install Debian's chromium if missing; print its path
-#   NAME is redis, kafka, mongo (aliases: ferretdb, mongodb), postgres or connect; cdc = postgres connect.
+#   NAME is redis, kafka, mongo (aliases: ferretdb, mongodb), postgres or connect; cdc = postgres connect;
+#   redis-cluster (6 nodes: 3 masters, 3 replicas) or kafka-cluster (3 KRaft brokers); cluster = both.
 #   up             starts redis, kafka and mongo where not running (the CDC servers only when named); Kafka/Mongo storage is formatted only when
 #                  their data dir does not exist. After Kafka is ready the app topics are created.
 #   up NAME        restarts just NAME with fresh storage; with --keep-data the Kafka log dirs /
@@ -18,12 +19,19 @@
 #   down           stops everything this script started (by pid, never by name) and removes the run dirs.
 #   down NAME      stops just NAME and keeps its data dir, so that `up NAME --keep-data` (or plain `up`)
 #                  can bring it back with its data.
+#   env NAME...    the variables of just those servers (`env cluster`: REDIS_CLUSTER_NODES, KAFKA_BROKERS
+#                  of the 3 brokers and KAFKA_REPLICATION_FACTOR=3).
 #   Example: set -a; . <(scripts/services.sh env); set +a
 #
 # Ports (env overrides): Redis 56379 (UAS_REDIS_PORT), Kafka broker 59092 (UAS_KAFKA_PORT),
 #   Kafka controller 59093 (UAS_KAFKA_CONTROLLER_PORT), MongoDB wire 57017 (UAS_MONGO_PORT),
 #   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up;
 #   UAS_CONNECT_OFFSET_FLUSH_MS, default 10000, is how often it records how far it has sent).
+#   Clusters: Redis nodes 56400-56405 (UAS_CLUSTER_REDIS_PORT, the first), their cluster bus 56410-56415
+#   (UAS_CLUSTER_REDIS_BUS_PORT), failover after 2000 ms of silence (UAS_CLUSTER_REDIS_NODE_TIMEOUT);
+#   Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers 59110-59112
+#   (UAS_CLUSTER_KAFKA_CONTROLLER_PORT), heap 384m each (UAS_CLUSTER_KAFKA_HEAP). A cluster always
+#   starts empty (no --keep-data).
 # Mongo server: FerretDB v1.24.2 (SQLite backend, built from the Go module proxy); if it cannot be
 #   built here, de.bwaldvogel:mongo-java-server:1.47.0 (in-memory) from Maven Central.
 #   UAS_MONGO_SERVER=ferretdb|mongo-java-server forces one. `status`/`env` say which one runs.
@@ -52,12 +60,12 @@ MJS_VERSION=1.47.0
 # name:partitions, created idempotently after Kafka is ready
 KAFKA_TOPICS=${UAS_KAFKA_TOPICS:-"user-activity:3 user-activity.retry:3 user-activity.dlq:1 user-profile:3 user-feature-updates:3"}
 SERVERS=(redis kafka mongo)         # what a plain `up` starts
-ALL_SERVERS=(redis kafka mongo postgres connect) # what `down` and `status` cover
+ALL_SERVERS=(redis kafka mongo postgres connect redis-cluster kafka-cluster) # what `down` and `status` cover
 export APOLLO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 # One file per server, below scripts/services/; common.sh first.
 # shellcheck source=/dev/null
-for f in common redis kafka mongo cdc; do . "$SCRIPT_DIR/services/$f.sh"; done
+for f in common redis kafka mongo cdc cluster; do . "$SCRIPT_DIR/services/$f.sh"; done
 
 # ---------------------------------------------------------------- commands
 
@@ -67,9 +75,11 @@ cmd_up() {
   t0=$(now_ms)
   install_for "$@"
   for s in "$@"; do
-    if ((explicit)); then stop_servers "$s"; elif server_pid "$s" >/dev/null; then continue; fi
-    log "starting $s on $HOST:$(port_of "$s")"
+    # shellcheck disable=SC2046 # one word per node
+    if ((explicit)); then stop_servers $(members "$s"); elif server_pid "$s" >/dev/null; then continue; fi
+    is_cluster "$s" && log "starting $s" || log "starting $s on $HOST:$(port_of "$s")"
     case $s in
+      redis-cluster | kafka-cluster) "start_$s" ;;
       redis) start_redis ;;
       kafka) start_kafka "$((explicit ? keep : 1))" ;;
       mongo) start_mongo "$((explicit ? keep : 1))" ;;
@@ -87,6 +97,11 @@ cmd_up() {
       kafka) await kafka 120 kafka_ready && write_tools_log4j && create_topics ;;
       postgres) await postgres 60 postgres_ready && init_legacy_db ;;
       connect) await connect 180 connect_ready ;;
+      redis-cluster | kafka-cluster)
+        "await_$s"
+        log "$s ready ($(cluster_env "$s" | head -n 1))"
+        continue
+        ;;
     esac
     log "$s ready (pid $(server_pid "$s"), $HOST:$(port_of "$s")$([[ $s == mongo ]] && echo ", $(<"$RUN/mongo/impl")"))"
   done
@@ -96,7 +111,8 @@ cmd_up() {
 cmd_down() {
   local all=$1 s
   shift
-  stop_servers "$@"
+  # shellcheck disable=SC2046 # one word per node
+  stop_servers $(for s in "$@"; do members "$s"; done)
   for s in "$@"; do
     if ((all)); then rm -rf "${RUN:?}/$s"; fi
   done
@@ -106,6 +122,7 @@ cmd_down() {
 cmd_status() {
   local s pid state extra
   for s in "${ALL_SERVERS[@]}"; do
+    if is_cluster "$s"; then cluster_status "$s" && continue; fi
     if pid=$(server_pid "$s"); then state=running; else state=stopped pid=-; fi
     extra=""
     [[ $state == running ]] && extra=" process=$(ps -o comm= -p "$pid" 2>/dev/null || echo '?')"
@@ -115,6 +132,22 @@ cmd_status() {
 }
 
 cmd_env() {
+  local s
+  if (($#)); then
+    for s in "$@"; do
+      case $s in
+        redis) echo "REDIS_URL=redis://$HOST:$REDIS_PORT" ;;
+        kafka) echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT" ;;
+        mongo) echo "MONGO_URL=mongodb://$HOST:$MONGO_PORT" && echo "MONGO_SERVER=$(mongo_impl_running)" ;;
+        postgres) echo "POSTGRES_URL=postgres://postgres@$HOST:$POSTGRES_PORT/legacy" ;;
+        connect) echo "KAFKA_CONNECT_URL=http://$HOST:$CONNECT_PORT" ;;
+        *) cluster_env "$s" ;;
+      esac
+    done
+    echo "APOLLO_TELEMETRY_DISABLED=1"
+    echo "DO_NOT_TRACK=1"
+    return
+  fi
   echo "REDIS_URL=redis://$HOST:$REDIS_PORT"
   echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT"
   echo "MONGO_URL=mongodb://$HOST:$MONGO_PORT"
@@ -126,8 +159,8 @@ cmd_env() {
 }
 
 cmd_logs() {
-  local s
-  for s in "$@"; do show_logs "$s"; done
+  local s m
+  for s in "$@"; do for m in $(members "$s"); do show_logs "$m"; done; done
 }
 
 main() {
@@ -138,6 +171,8 @@ main() {
       --keep-data) keep=1 ;;
       -*) die "unknown option $a" ;;
       cdc) names+=(postgres connect) ;;
+      cluster) names+=(redis-cluster kafka-cluster) ;;
+      redis-cluster | kafka-cluster) names+=("$a") ;;
       *) names+=("$(canon "$a")") ;;
     esac
   done
@@ -147,7 +182,7 @@ main() {
     up) cmd_up "$explicit" "$keep" "${names[@]}" ;;
     down) if ((explicit)); then cmd_down 0 "${names[@]}"; else cmd_down 1 "${ALL_SERVERS[@]}"; fi ;;
     status) cmd_status ;;
-    env) cmd_env ;;
+    env) if ((explicit)); then cmd_env "${names[@]}"; else cmd_env; fi ;;
     logs) cmd_logs "${names[@]}" ;;
     browser) ensure_chromium ;;
     *)

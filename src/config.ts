@@ -92,7 +92,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
   if (issues.length > 0) throw new ConfigError(`invalid environment:\n${issues.join('\n')}`);
 
   const production = p.env === 'production';
-  const adapters = p.adapters ?? (p.redis.url || p.mongo.url || p.kafka.brokers.length > 0 ? 'servers' : 'memory');
+  const adapters = p.adapters ?? (p.redis.url || p.redis.clusterNodes.length > 0 || p.mongo.url || p.kafka.brokers.length > 0 ? 'servers' : 'memory');
   if (adapters === 'memory' && production) {
     throw new ConfigError('in-process adapters are for development only: set REDIS_URL, KAFKA_BROKERS and MONGO_URL');
   }
@@ -116,7 +116,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
     throw new ConfigError(`RECS_ANCHORS (${p.recommendations.anchors}) cannot exceed RECENT_ITEMS (${f.recentItems}): anchors are among the recent items`);
   }
   if (adapters === 'servers') {
-    const missing = [!p.redis.url && 'REDIS_URL', p.kafka.brokers.length === 0 && 'KAFKA_BROKERS', !p.mongo.url && 'MONGO_URL'].filter(Boolean);
+    const missing = [!p.redis.url && p.redis.clusterNodes.length === 0 && 'REDIS_URL (or REDIS_CLUSTER_NODES)', p.kafka.brokers.length === 0 && 'KAFKA_BROKERS', !p.mongo.url && 'MONGO_URL'].filter(Boolean);
     if (missing.length > 0) throw new ConfigError(`servers mode needs ${missing.join(', ')}`);
   }
 

@@ -70,6 +70,17 @@ const roles = text.transform((value, ctx) => {
 
 const list = text.transform((v): readonly string[] => v.split(',').map((x) => x.trim()).filter(Boolean));
 
+/** An optional comma list of `host:port`. */
+const hostPorts = optional.transform((value, ctx): readonly string[] => {
+  const nodes = (value ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const bad = nodes.filter((n) => !/^[^\s:]+:\d{1,5}$/.test(n));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `${bad.join(', ')}: expected host:port` });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
 /** `app=key` pairs, comma- or newline-separated: key → app. */
 const appKeys = text.transform((value, ctx) => {
   const byKey: Record<string, string> = {};
@@ -140,6 +151,12 @@ export const SETTINGS = {
   adapters: setting('ADAPTERS', undefined, z.enum(['memory', 'servers']).optional(), '`memory`: in-process twins (embedded dev mode); `servers`: real Redis, Kafka, MongoDB', '`servers` if any server URL is set, else `memory`'),
   redis: {
     url: setting('REDIS_URL', undefined, z.url().optional().transform((v) => v ?? ''), 'e.g. `redis://127.0.0.1:56379`'),
+    clusterNodes: setting(
+      'REDIS_CLUSTER_NODES',
+      undefined,
+      hostPorts,
+      'Redis Cluster seed nodes, comma list of `host:port` (any few of the cluster\'s nodes); when set, the service talks to the cluster (reads from masters) and `REDIS_URL` is not used',
+    ),
     keyPrefix: setting('REDIS_KEY_PREFIX', 'uas:', text, 'prefix of every Redis key'),
     commandTimeoutMs: setting('REDIS_COMMAND_TIMEOUT_MS', '1000', int(), 'per-command deadline'),
   },
@@ -155,6 +172,8 @@ export const SETTINGS = {
       cdc: setting('TOPIC_CDC', 'legacy.public.user_activity', text, 'Debezium topic of the legacy `user_activity` table'),
       itemUpdates: setting('TOPIC_ITEM_UPDATES', 'item-graph-updates', text, 'per processed batch, the items whose neighbour lists changed'),
       syncParked: setting('TOPIC_SYNC_PARKED', 'user-sync.parked', text, 'user snapshots MongoDB would not take (see Durability: parked users)'),
+      partitions: setting('KAFKA_PARTITIONS', '3', int(1, 10_000), 'partitions of the topics the service creates (the DLQ, item-update and parked topics keep 1): the most processors that share the work; an input topic that already has fewer is named in a warning at start'),
+      replicationFactor: setting('KAFKA_REPLICATION_FACTOR', '1', int(1, 32), 'replicas of each topic the service creates: `3` on a cluster of three brokers or more, with the brokers\' `min.insync.replicas=2`'),
     },
   },
   processor: {

@@ -39,31 +39,93 @@ export function openEventLog(config: Pick<Config, 'adapters' | 'kafka'>, logger:
   return config.adapters === 'memory' ? createMemoryKafka() : createKafka(config.kafka, logger);
 }
 
-/** The topics this service reads and writes, with their partition counts. */
-export function serviceTopics(topics: Config['kafka']['topics']): ITopicConfig[] {
+/** A topic this service creates, and whether the processors' consumer groups read it. */
+export interface ServiceTopic extends ITopicConfig {
+  /** Read by the processors: its partition count bounds how many processors share the work. */
+  readonly processorInput?: boolean;
+}
+
+/**
+ * The topics this service reads and writes, laid out as configured
+ * (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR). The dead letters, the item
+ * updates and the parked users keep one partition: their readers rely on
+ * one order across the whole topic, and their volume is small.
+ */
+export function serviceTopics(topics: Config['kafka']['topics']): ServiceTopic[] {
+  const spread = (topic: string, processorInput = false): ServiceTopic => ({ topic, numPartitions: topics.partitions, replicationFactor: topics.replicationFactor, processorInput });
+  const single = (topic: string): ServiceTopic => ({ topic, numPartitions: 1, replicationFactor: topics.replicationFactor });
   return [
-    { topic: topics.activity, numPartitions: 3 },
-    { topic: topics.activityRetry, numPartitions: 3 },
-    { topic: topics.activityDlq, numPartitions: 1 },
-    { topic: topics.profile, numPartitions: 3 },
-    { topic: topics.featureUpdates, numPartitions: 3 },
-    { topic: topics.cdc, numPartitions: 3 },
-    { topic: topics.itemUpdates, numPartitions: 1 },
-    { topic: topics.syncParked, numPartitions: 1 },
+    spread(topics.activity, true),
+    spread(topics.activityRetry, true),
+    single(topics.activityDlq),
+    spread(topics.profile, true),
+    spread(topics.featureUpdates),
+    spread(topics.cdc, true),
+    single(topics.itemUpdates),
+    single(topics.syncParked),
   ];
 }
 
-/** Creates whichever of `topics` do not exist yet; waits for their leaders. */
-export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+/**
+ * The processor input topics that already existed with fewer partitions than
+ * configured: in a consumer group, the members past a topic's partition count
+ * get none of it and idle. Pure, for the start-up check of {@link ensureTopics}.
+ */
+export function partitionShortfalls(wanted: readonly ServiceTopic[], partitionCounts: ReadonlyMap<string, number>): string[] {
+  return wanted
+    .filter((t) => t.processorInput === true && t.numPartitions !== undefined)
+    .flatMap((t) => {
+      const have = partitionCounts.get(t.topic);
+      if (have === undefined || have >= (t.numPartitions ?? 0)) return [];
+      return [`topic ${t.topic} has ${have} partition${have === 1 ? '' : 's'}, fewer than the ${t.numPartitions} configured (KAFKA_PARTITIONS): processors past ${have} get none of it and idle; add partitions to it (kafka-topics --alter --partitions ${t.numPartitions})`];
+    });
+}
+
+/**
+ * Creates whichever of `topics` do not exist yet and waits for their leaders;
+ * then warns about each input topic that existed with fewer partitions than
+ * asked for ({@link partitionShortfalls}). Warnings go to `warn`, by default
+ * to the client's own logger (which {@link createKafka} routes into the
+ * service's log).
+ */
+export async function ensureTopics(kafka: Kafka, topics: readonly ServiceTopic[], warn: (message: string) => void = clientWarn(kafka)): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+    if (missing.length > 0) {
+      // kafkajs' own waitForLeaders gives up on a broker that has not heard of the topic yet
+      // (UNKNOWN_TOPIC_OR_PARTITION), as happens on a cluster right after creation: poll instead.
+      await admin.createTopics({ topics: missing.map(({ processorInput: _input, ...t }) => t), waitForLeaders: false });
+      for (const t of missing) await untilLeadersAnswer(() => admin.fetchTopicOffsets(t.topic));
+    }
+    const counts = new Map<string, number>();
+    for (const t of topics) if (t.processorInput && existing.has(t.topic)) counts.set(t.topic, (await admin.fetchTopicOffsets(t.topic)).length);
+    for (const message of partitionShortfalls(topics, counts)) warn(message);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Retries `read` (which needs every partition's leader) until it succeeds, for at most `withinMs`. */
+async function untilLeadersAnswer(read: () => Promise<unknown>, withinMs = 30_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await read();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** The client's logger where it has one (kafkajs), else nothing: the in-process log creates every topic itself. */
+function clientWarn(kafka: Kafka): (message: string) => void {
+  const logger = typeof kafka.logger === 'function' ? kafka.logger() : undefined;
+  return (message) => logger?.warn(message);
 }
 
 /** A readiness check that Kafka answers (one admin connection, kept), and its close. */

@@ -16,12 +16,12 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redisKeys } from '../stores/keys.js';
-import { connectRedis } from '../stores/redis-user-state-store.js';
+import { connectRedis } from '../stores/redis-connection.js';
 
 export async function startCollectorRole(config: Config, kafka: Kafka, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   const producer = createEventProducer(kafka, config.kafka.topics.activity);
   // Embedded: the limits are held in this process, as the other state is.
-  const redis = config.adapters === 'servers' ? connectRedis(config.redis.url, config.redis.commandTimeoutMs) : undefined;
+  const redis = config.adapters === 'servers' ? connectRedis(config.redis) : undefined;
   const limiter = createEventLimiter(redis && { redis, keyPrefix: redisKeys(config.redis.keyPrefix).rateLimitPrefix }, config.collector);
   const kafkaCheck = kafkaAnswers(kafka);
   const server = await startCollectorServer({

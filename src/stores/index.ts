@@ -18,7 +18,8 @@ import { createMemoryUserStateStore } from './memory-user-state-store.js';
 import { createMongoProfileStore } from './mongo-profile-store.js';
 import type { ProfileStore } from './profile.js';
 import { createRedisItemGraphStore } from './redis-item-graph-store.js';
-import { connectRedis, createRedisUserStateStore } from './redis-user-state-store.js';
+import { connectRedis } from './redis-connection.js';
+import { createRedisUserStateStore } from './redis-user-state-store.js';
 import type { UserStateStore } from './user-state.js';
 
 export interface Stores {
@@ -33,7 +34,7 @@ export interface Stores {
 }
 
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
-  const redis = () => connectRedis(config.redis.url, config.redis.commandTimeoutMs, (err) => logger.warn({ err }, 'redis connection error'));
+  const redis = () => connectRedis(config.redis, (err) => logger.warn({ err }, 'redis connection error'));
   const userStates =
     config.adapters === 'memory'
       ? createMemoryUserStateStore(config.features)
