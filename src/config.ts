@@ -27,6 +27,8 @@ interface Settled {
     readonly requireExpiry: boolean;
   };
   readonly collector: { readonly host: string };
+  /** Replicas to wait for, settled from whether a cluster is configured. */
+  readonly redis: { readonly waitReplicas: number };
   /** What `npm run dev` shows a newcomer; never synthetic traffic in production. */
   readonly demo: { readonly traffic: boolean; readonly page: boolean };
   readonly features: FeatureParams;
@@ -119,6 +121,10 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
     const missing = [!p.redis.url && p.redis.clusterNodes.length === 0 && 'REDIS_URL (or REDIS_CLUSTER_NODES)', p.kafka.brokers.length === 0 && 'KAFKA_BROKERS', !p.mongo.url && 'MONGO_URL'].filter(Boolean);
     if (missing.length > 0) throw new ConfigError(`servers mode needs ${missing.join(', ')}`);
   }
+  const waitReplicas = p.redis.waitReplicas ?? (p.redis.clusterNodes.length > 0 ? 1 : 0);
+  if (waitReplicas > 0 && p.redis.waitTimeoutMs >= p.redis.commandTimeoutMs) {
+    throw new ConfigError(`REDIS_WAIT_TIMEOUT_MS (${p.redis.waitTimeoutMs}) must be below REDIS_COMMAND_TIMEOUT_MS (${p.redis.commandTimeoutMs}): the command would time out first`);
+  }
 
   const page = p.demo.page ?? p.env === 'development';
   // The page sends through the collector from the API's origin: allow it unless an allow-list is given.
@@ -129,6 +135,7 @@ export function loadConfig(overrides: Env = {}, source: Env = process.env): Conf
     adapters,
     api: { ...p.api, introspection: p.api.introspection ?? !production },
     auth: { ...p.auth, routerSecret: p.auth.routerSecret === 'none' ? undefined : p.auth.routerSecret, requireExpiry: production },
+    redis: { ...p.redis, waitReplicas },
     collector: { ...p.collector, host: p.http.host, corsOrigins: [...p.collector.corsOrigins, ...pageOrigins] },
     demo: { ...p.demo, traffic: p.demo.traffic ?? (adapters === 'memory' && p.env === 'development'), page },
     features: { ...DEFAULT_FEATURE_PARAMS, ...features, windows: WINDOW_NAMES.map((name, i) => ({ name, lengthMs: windowLengthsMs[i]!, buckets: windowBuckets })) },

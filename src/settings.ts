@@ -159,6 +159,14 @@ export const SETTINGS = {
     ),
     keyPrefix: setting('REDIS_KEY_PREFIX', 'uas:', text, 'prefix of every Redis key'),
     commandTimeoutMs: setting('REDIS_COMMAND_TIMEOUT_MS', '1000', int(), 'per-command deadline'),
+    waitReplicas: setting(
+      'REDIS_WAIT_REPLICAS',
+      undefined,
+      int(0, 16).optional(),
+      'replicas of each master that must hold a batch\'s writes (`WAIT`) before its offsets are committed; a master with fewer connected replicas is waited for by those it has; `0` commits what only the master holds, which a failover can lose',
+      '`1` with `REDIS_CLUSTER_NODES`, else `0`',
+    ),
+    waitTimeoutMs: setting('REDIS_WAIT_TIMEOUT_MS', '500', int(1), 'how long `WAIT` may take (below `REDIS_COMMAND_TIMEOUT_MS`); past it the batch fails and is retried'),
   },
   kafka: {
     brokers: setting('KAFKA_BROKERS', undefined, optional.transform((v): readonly string[] => (v ?? '').split(',').map((b) => b.trim()).filter(Boolean)), 'comma list, e.g. `127.0.0.1:59092`'),

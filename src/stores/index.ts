@@ -18,7 +18,8 @@ import { createMemoryUserStateStore } from './memory-user-state-store.js';
 import { createMongoProfileStore } from './mongo-profile-store.js';
 import type { ProfileStore } from './profile.js';
 import { createRedisItemGraphStore } from './redis-item-graph-store.js';
-import { connectRedis } from './redis-connection.js';
+import { connectRedis, replicaWaiter } from './redis-connection.js';
+import { replicatedItemGraphStore, replicatedUserStateStore } from './replicated-stores.js';
 import { createRedisUserStateStore } from './redis-user-state-store.js';
 import type { UserStateStore } from './user-state.js';
 
@@ -34,15 +35,19 @@ export interface Stores {
 }
 
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
-  const redis = () => connectRedis(config.redis, (err) => logger.warn({ err }, 'redis connection error'));
+  // Each store its own client, and its writes waited for on that client's connections (WAIT is per connection).
+  const redis = () => {
+    const client = connectRedis(config.redis, (err) => logger.warn({ err }, 'redis connection error'));
+    return { client, replicated: replicaWaiter(client, config.redis) };
+  };
   const userStates =
     config.adapters === 'memory'
       ? createMemoryUserStateStore(config.features)
-      : createRedisUserStateStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.features });
+      : ((r) => replicatedUserStateStore(createRedisUserStateStore({ redis: r.client, keyPrefix: config.redis.keyPrefix, params: config.features }), r.replicated))(redis());
   const itemGraph =
     config.adapters === 'memory'
       ? createMemoryItemGraphStore(config.recommendations)
-      : createRedisItemGraphStore({ redis: redis(), keyPrefix: config.redis.keyPrefix, params: config.recommendations });
+      : ((r) => replicatedItemGraphStore(createRedisItemGraphStore({ redis: r.client, keyPrefix: config.redis.keyPrefix, params: config.recommendations }), r.replicated))(redis());
   // Connects on first use: opening never waits for MongoDB (see `init`).
   const profiles: ProfileStore =
     config.adapters === 'memory' ? createMemoryProfileStore() : await createMongoProfileStore({ url: config.mongo.url, db: config.mongo.db });

@@ -23,7 +23,42 @@ export class CrossSlotError extends ServiceError {
   readonly retriable = false;
 }
 
+/** A master's replicas did not acknowledge its writes in time: the batch is retried, its offsets not committed. */
+export class ReplicationTimeoutError extends ServiceError {
+  readonly code = 'REPLICATION_TIMEOUT';
+  readonly retriable = true;
+}
+
 export type RedisConnectionOptions = Pick<Config['redis'], 'url' | 'clusterNodes' | 'commandTimeoutMs'>;
+export type ReplicaWaitOptions = Pick<Config['redis'], 'waitReplicas' | 'waitTimeoutMs'>;
+
+/**
+ * Replication in Redis is asynchronous: a master killed just after a write
+ * can take it along, and its promoted replica never had it. Committing a
+ * batch's offsets then loses it for good. The returned function waits until
+ * each master's replicas hold everything this client has written to it:
+ * `WAIT` on the client's own connection to every master (WAIT covers the
+ * writes sent before it on that connection; where none were, it answers at
+ * once). A master with fewer connected replicas than asked (its replica died,
+ * or was promoted away) is waited for by those it has, as Redis itself would
+ * accept the write. Short of that within the timeout it throws
+ * {@link ReplicationTimeoutError}. A no-op on a single node or for 0 replicas.
+ */
+export function replicaWaiter(redis: Redis, options: ReplicaWaitOptions): () => Promise<void> {
+  const cluster = redis as unknown as Cluster;
+  if (options.waitReplicas === 0 || !(cluster instanceof Cluster)) return () => Promise.resolve();
+  return async () => {
+    await Promise.all(cluster.nodes('master').map((node) => waitOn(node, options)));
+  };
+}
+
+async function waitOn(node: Redis, { waitReplicas, waitTimeoutMs }: ReplicaWaitOptions): Promise<void> {
+  const connected = Number(/connected_slaves:(\d+)/.exec(await node.info('replication'))?.[1] ?? 0);
+  const wanted = Math.min(waitReplicas, connected);
+  if (wanted === 0) return;
+  const acked = await node.wait(wanted, waitTimeoutMs);
+  if (acked < wanted) throw new ReplicationTimeoutError(`${acked} of ${wanted} replicas of ${node.options.host}:${node.options.port} acknowledged within ${waitTimeoutMs} ms`);
+}
 
 /**
  * A client with the service's defaults: bounded command time and retries, so
