@@ -22,6 +22,15 @@ describe('config', () => {
     expect(() => loadConfig({}, { REDIS_URL: 'redis://127.0.0.1:1' })).toThrow(/KAFKA_BROKERS, MONGO_URL/);
   });
 
+  it('waits for one replica on a Redis Cluster by default, none on a single node, and keeps WAIT inside the command deadline', () => {
+    const rest = { KAFKA_BROKERS: '127.0.0.1:2', MONGO_URL: 'mongodb://127.0.0.1:4' };
+    const cluster = { ...rest, REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' };
+    expect(loadConfig({}, { ...rest, REDIS_URL: 'redis://127.0.0.1:1' }).redis.waitReplicas).toBe(0);
+    expect(loadConfig({}, cluster).redis).toMatchObject({ waitReplicas: 1, waitTimeoutMs: 500 });
+    expect(loadConfig({}, { ...cluster, REDIS_WAIT_REPLICAS: '0' }).redis.waitReplicas).toBe(0);
+    expect(() => loadConfig({}, { ...cluster, REDIS_WAIT_TIMEOUT_MS: '1000' })).toThrow(/REDIS_WAIT_TIMEOUT_MS \(1000\) must be below REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
   it('expands roles, lets flags override the environment, and names a bad variable', () => {
     expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync', 'collector']);
     expect(loadConfig({ ROLES: undefined }, { ROLES: 'sync,api' }).roles).toEqual(['sync', 'api']);
