@@ -21,7 +21,7 @@ import { committedOffsets, endOffsets, processorGroups, reached, sum } from '../
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis } from '../../src/stores/redis-connection.js';
 import { createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
-import { JWT_SECRET, ROUTER_SECRET, token } from '../support/api-harness.js';
+import { JWT_SECRET, post as postGraphQL, ROUTER_SECRET, token, type GraphQLResponse } from '../support/api-harness.js';
 import { APP_KEYS, WEB_KEY } from '../support/collector-harness.js';
 import { expectSameState } from '../support/events.js';
 import { wsClient, subscribe, type Received } from '../support/live.js';
@@ -92,6 +92,17 @@ async function infoOf(port: number, section: string): Promise<string> {
     return await redis.info(section);
   } finally {
     redis.disconnect();
+  }
+}
+
+/** `work`, or a failure naming `what` past `ms`. */
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -230,9 +241,31 @@ describe('scale-out over a Redis Cluster and a 3-broker Kafka', () => {
     process.kill(-apis[0]!.child.pid!, 'SIGKILL');
     process.kill(victimPid, 'SIGKILL');
     const versionsAtKill = new Map([...subs].map(([id, s]) => [id, s.events.length]));
+    // Reads on the surviving API while a third of the slots has no master: each answers within a bound,
+    // with the users or with coded errors, and none hangs.
+    const entities = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id activityScore features { version } } } }';
+    const reader = await token('reader', config.auth.internalScope);
+    let promoted = false;
+    const readsDuringFailover = (async () => {
+      const answers: { ms: number; answer: GraphQLResponse }[] = [];
+      while (!promoted || answers.length === 0) {
+        const t = Date.now();
+        const answer = await within(postGraphQL(apiUrls[1]!, entities, { variables: { r: watched.map((id) => ({ __typename: 'User', id })) }, token: reader }), 10_000, 'a read during the failover');
+        answers.push({ ms: Date.now() - t, answer });
+      }
+      return answers;
+    })();
     // The replica is promoted once the others see the master fail (node timeout 2 s).
     await waitFor(async () => /role:master/.test(await infoOf(victim.replicas[0]!, 'replication')), { timeoutMs: 60_000, intervalMs: 200, what: `the replica ${victim.replicas[0]} to be promoted` });
     const promotedAt = Date.now();
+    promoted = true;
+    const failoverReads = (await readsDuringFailover).length;
+    for (const { answer } of await readsDuringFailover) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      const users = (answer.body.data as { _entities: ({ id: string } | null)[] } | undefined)?._entities ?? [];
+      if (answer.body.errors) for (const e of answer.body.errors) expect(e.extensions?.code, e.message).toEqual(expect.any(String));
+      else expect(users.map((u) => u?.id)).toEqual(watched);
+    }
     phase('the replica is promoted');
 
     await posting;
@@ -284,7 +317,7 @@ describe('scale-out over a Redis Cluster and a 3-broker Kafka', () => {
       await ws.client.dispose();
     }
     console.info(
-      `scale-out: ${sent.length} sends (${events.length} events, ${expected.size} users); replica promoted ${promotedAt - killedAt} ms after the kills, ` +
+      `scale-out: ${sent.length} sends (${events.length} events, ${expected.size} users); replica promoted ${promotedAt - killedAt} ms after the kills (${failoverReads} reads meanwhile), ` +
         `last POST ${postedAt - killedAt} ms after them, everything committed ${processedAt - postedAt} ms after it`,
     );
   }
