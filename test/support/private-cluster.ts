@@ -43,7 +43,8 @@ const portFree = async (port: number): Promise<boolean> => {
 /** `count` consecutive free ports from a random base, apart from `avoid`. */
 async function freeBlock(count: number, avoid: readonly number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below Linux's ephemeral range (32768+): a port there can be taken by any outgoing connection between this check and the bind.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const ports = Array.from({ length: count }, (_, i) => base + i);
     if (ports.some((p) => avoid.includes(p))) continue;
     let free = true;
