@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { isRetriable } from '../../src/errors.js';
 import { redisKeys } from '../../src/stores/keys.js';
-import { connectRedis, CrossSlotError } from '../../src/stores/redis-connection.js';
+import { connectRedis, CrossSlotError, replicaWaiter, ReplicationTimeoutError } from '../../src/stores/redis-connection.js';
+import { replicatedUserStateStore } from '../../src/stores/replicated-stores.js';
 import { createRedisItemGraphStore } from '../../src/stores/redis-item-graph-store.js';
 import { createRedisUserStateStore } from '../../src/stores/redis-user-state-store.js';
 import { GRAPH_PARAMS, itemGraphStoreContract } from '../contract/item-graph-store.contract.js';
@@ -16,6 +17,7 @@ import { CONTRACT_PARAMS, userStateStoreContract } from '../contract/user-state-
 import { arrive, ARRIVAL } from '../support/events.js';
 import { privateRedisClusterPerFile } from '../support/private-cluster.js';
 import { unique } from '../support/servers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const cluster = privateRedisClusterPerFile();
 const client = () => connectRedis({ url: '', clusterNodes: cluster.nodes, commandTimeoutMs: 2000 });
@@ -78,5 +80,33 @@ describe('the store layer on a Redis Cluster', () => {
     expect(states.map((s) => s?.version)).toEqual(users.map(() => 1));
     expect((await store.dirtyBacklog()).dirty).toBe(40);
     await store.close();
+  });
+
+  it('returns a batch write only once a replica holds it (WAIT): with the replicas frozen it fails, retriable, and goes through once they answer', async () => {
+    const redis = client();
+    const store = replicatedUserStateStore(createRedisUserStateStore({ redis, keyPrefix: `${unique('wait')}:`, params: CONTRACT_PARAMS }), replicaWaiter(redis, { waitReplicas: 1, waitTimeoutMs: 300 }));
+    const unwaited = createRedisUserStateStore({ redis: client(), keyPrefix: `${unique('nowait')}:`, params: CONTRACT_PARAMS });
+    const batch = (id: string) => new Map([[id, arrive([{ eventId: id, userId: id, type: 'CLICK' as const, itemId: 'i1', occurredAt: ARRIVAL - 1000 }])]]);
+    // A fresh cluster's replicas may still be in their first sync, and that holds no write yet.
+    await waitFor(() => store.applyEvents(batch('warm'), ARRIVAL).then(() => true, () => false), { timeoutMs: 20_000, what: 'the replicas to acknowledge a write' });
+    const pids: number[] = [];
+    for (const port of cluster.ports) {
+      const node = new Redis(port, '127.0.0.1');
+      if (/role:slave/.test(await node.info('replication'))) pids.push(Number(/process_id:(\d+)/.exec(await node.info('server'))![1]));
+      node.disconnect();
+    }
+    expect(pids).toHaveLength(3);
+    pids.forEach((pid) => process.kill(pid, 'SIGSTOP'));
+    try {
+      const failed = await store.applyEvents(batch('frozen'), ARRIVAL).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(ReplicationTimeoutError);
+      expect(isRetriable(failed)).toBe(true);
+      // Without the wait the same write is acknowledged by the master alone: a failover now would lose it.
+      expect((await unwaited.applyEvents(batch('frozen'), ARRIVAL)).get('frozen')?.applied).toBe(1);
+    } finally {
+      pids.forEach((pid) => process.kill(pid, 'SIGCONT'));
+    }
+    expect((await store.applyEvents(batch('thawed'), ARRIVAL)).get('thawed')?.applied).toBe(1);
+    await Promise.all([store.close(), unwaited.close()]);
   });
 });
