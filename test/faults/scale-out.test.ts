@@ -305,7 +305,11 @@ describe('scale-out over a Redis Cluster and a 3-broker Kafka', () => {
       const stored = await store.loadMany(watched);
       for (const [i, id] of watched.entries()) {
         const sub = subs.get(id)!;
-        await waitFor(() => sub.events.at(-1)?.userActivityChanged.features.version === stored[i]!.version, { timeoutMs: 20_000, what: `${id}'s push of version ${stored[i]!.version}` });
+        const last = () => sub.events.at(-1)?.userActivityChanged.features.version;
+        // An error ends the subscription: it is reported as such, not as a missing push.
+        await waitFor(() => sub.errors.length > 0 || last() === stored[i]!.version, { timeoutMs: 20_000, what: `${id}'s push of version ${stored[i]!.version}` }).catch((e: Error) => {
+          throw new Error(`${e.message}; pushed versions ${sub.events.map((ev) => ev.userActivityChanged.features.version).join(',')}`);
+        });
         expect(sub.errors).toEqual([]);
         expect(sub.events.length, `${id}: pushes after the kills`).toBeGreaterThan(versionsAtKill.get(id)!);
         const versions = sub.events.map((e) => e.userActivityChanged.features.version);
