@@ -121,7 +121,11 @@ describe('scale-out over a Redis Cluster and a 3-broker Kafka', () => {
   const children: { name: string; process: ServiceProcess }[] = [];
 
   beforeAll(async () => {
-    [redisCluster, kafkaCluster] = await Promise.all([startPrivateRedisCluster(), startPrivateKafkaCluster()]);
+    const [redis, kafka] = await Promise.allSettled([startPrivateRedisCluster(), startPrivateKafkaCluster()]);
+    // One that started is stopped in afterAll even when the other failed.
+    redisCluster = redis.status === 'fulfilled' ? redis.value : undefined;
+    kafkaCluster = kafka.status === 'fulfilled' ? kafka.value : undefined;
+    for (const r of [redis, kafka]) if (r.status === 'rejected') throw r.reason;
   }, 180_000);
   afterAll(async () => {
     await Promise.allSettled(children.map((c) => c.process.stop(5000)));
