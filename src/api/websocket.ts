@@ -13,10 +13,12 @@
  *   it is not trusted with per-user access); every error is formatted by the
  *   policy. A failure inside one subscription ends that one only, with a
  *   coded error.
+ * - Pushes: every subscriber woken by one update shares one execution of
+ *   its selection, formatted and serialised once (shared-pushes.ts).
  * - Frames: `maxPayload`, and bounded fragments and buffered chunks (ws).
  */
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
@@ -25,7 +27,9 @@ import { ErrorCode } from '../graphql/errors.js';
 import type { GraphQLPolicy } from '../graphql/policy.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { bindGraphQLWs, type SocketExtra } from './ws-binding.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { createSharedPushes } from '../graphql/subscriptions/shared-pushes.js';
+import { bindGraphQLWs, Serialised, type SocketExtra } from './ws-binding.js';
 
 /** The bounds of the socket transport (config `api.subscriptions`). */
 export interface SocketLimits {
@@ -74,6 +78,10 @@ const KEEP_ALIVE_MS = 12_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // A type alias, not an interface: graphql-ws wants an indexable record.
+/** A shared result, with its payload as the policy formats it, serialised. */
+type SharedResult = ExecutionResult & { readonly [SERIALISED]: Serialised };
+const SERIALISED = Symbol('serialised payload');
+
 type Extra = SocketExtra & {
   session?: Session;
   subscriptions?: number;
@@ -115,9 +123,15 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
     return true;
   }
 
+  const subscribe = createSharedPushes<SharedResult>({
+    context: (args) => policy.context((args.contextValue as GraphQLContext).viewer),
+    prepare: (result) => ({ ...result, [SERIALISED]: new Serialised(JSON.stringify(policy.formatResult(result))) }),
+  });
+
   return bindGraphQLWs<Record<string, unknown> | undefined, Extra>(
     {
       schema: policy.schema,
+      subscribe,
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       onConnect: async (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
         const { socket, request } = ctx.extra;
@@ -154,7 +168,9 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
         extra.subscriptions = (extra.subscriptions ?? 0) + 1;
         return prepared;
       },
-      onNext: (_ctx, _id, _payload, _args, result) => policy.formatResult(result),
+      // The binding sends a Serialised payload as its bytes, in place of a formatted result.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        ((result as Partial<SharedResult>)[SERIALISED] as FormattedExecutionResult | undefined) ?? policy.formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => policy.formatError(e.toJSON(), e)),
       onComplete: (ctx) => {
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);

@@ -12,8 +12,11 @@ import type { UpdateHub } from './subscriptions/hub.js';
 /** What subscriptions need: the hub of updates, fresh reads, and somewhere to count pushes. */
 export interface LiveDeps {
   readonly hub: UpdateHub;
-  /** The user's state now (never a cached read: each push must show the newest). */
-  load(userId: string): Promise<UserState>;
+  /**
+   * The user's state now (never a cached read: each push must show the newest);
+   * `whole` includes buckets, recent items and categories, else only the scalars.
+   */
+  load(userId: string, whole: boolean): Promise<UserState>;
   /** The item graph, never cached either; batched across the subscriptions of one tick. */
   readonly itemGraph: ItemGraphLoader;
   /** Called on every message pushed, with the time of the event behind it. */
@@ -54,32 +57,47 @@ export interface ContextDeps {
 export const trendingCount = (p: { features: FeatureParams; recommendations: RecommendationParams }): number =>
   p.recommendations.maxLimit + p.features.recentItems;
 
-/** Builds a fresh context (fresh loaders, fresh views) for one request of `viewer`. */
+/**
+ * Builds a fresh context (fresh loaders, fresh views) for one request of
+ * `viewer`. The loaders and the score memo are made on first use: a
+ * subscription's context lives as long as its socket and mostly never reads
+ * through them (its events carry the state), so it costs a few fields.
+ */
 export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => GraphQLContext {
   const clock = deps.clock ?? Date.now;
   const onBatch = deps.onBatch ?? (() => undefined);
+  const onUserBatch = (n: number) => onBatch('userState', n);
+  const onItemBatch = (n: number) => onBatch('itemGraph', n);
+  const trending = trendingCount(deps);
   return (viewer) => {
     const now = clock();
-    const userState = createUserStateLoader(deps.userStates, deps.maxBatchSize, (n) => onBatch('userState', n));
-    const itemGraph = createItemGraphLoader(deps.itemGraph, {
-      maxBatchSize: deps.maxBatchSize,
-      trendingCount: trendingCount(deps),
-      clock: () => now,
-      onBatch: (n) => onBatch('itemGraph', n),
-    });
-    const scores = new Map<string, Promise<ReturnType<typeof scoreOf>>>();
+    let userState: UserStateLoader | undefined;
+    let itemGraph: ItemGraphLoader | undefined;
+    let scores: Map<string, Promise<ReturnType<typeof scoreOf>>> | undefined;
+    const users = () => (userState ??= createUserStateLoader(deps.userStates, deps.maxBatchSize, onUserBatch));
+    const loaders = {
+      get userState() {
+        return users();
+      },
+      get itemGraph() {
+        return (itemGraph ??= createItemGraphLoader(deps.itemGraph, { maxBatchSize: deps.maxBatchSize, trendingCount: trending, clock: () => now, onBatch: onItemBatch }));
+      },
+    };
     return {
       now,
       viewer,
       features: deps.features,
       recommendations: deps.recommendations,
-      loaders: { userState, itemGraph },
+      loaders,
       ...(deps.live ? { live: deps.live } : {}),
-      state: (userId, whole) => userState.load({ userId, whole }),
+      state: (userId, whole) => users().load({ userId, whole }),
       score(userId) {
+        scores ??= new Map();
         let score = scores.get(userId);
         if (!score) {
-          score = userState.load({ userId, whole: false }).then((state) => scoreOf(state, now, deps.features));
+          score = users()
+            .load({ userId, whole: false })
+            .then((state) => scoreOf(state, now, deps.features));
           scores.set(userId, score);
         }
         return score;
