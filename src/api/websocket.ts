@@ -18,7 +18,7 @@
  * - Frames: `maxPayload`, and bounded fragments and buffered chunks (ws).
  */
 import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
@@ -92,6 +92,40 @@ const param = (params: Readonly<Record<string, unknown>> | undefined, name: stri
   return typeof value === 'string' ? value : undefined;
 };
 
+/** Query text kept by the prepared-operation cache, at most (its keys, and about what their documents weigh). */
+const PREPARED_CACHE_CHARS = 1_000_000;
+
+/**
+ * The policy's prepared operations, by query text. Parsing and validation
+ * depend on the text alone (schema and limits are the instance's), and
+ * subscribers mostly send the same few operations: each then costs neither
+ * a validation (about a millisecond) nor a document of its own for its life.
+ * Only the context and the request's variables and operation name are its
+ * own. Refusals are not kept: they are the policy's to answer each time.
+ */
+function preparedCache(policy: GraphQLPolicy): GraphQLPolicy['prepare'] {
+  const prepared = new Map<string, ExecutionArgs>();
+  let chars = 0;
+  return (request, viewer) => {
+    const known = prepared.get(request.query);
+    if (known) {
+      return { ...known, variableValues: request.variables ?? undefined, operationName: request.operationName ?? undefined, contextValue: policy.context(viewer) };
+    }
+    const args = policy.prepare(request, viewer);
+    if ('document' in args && request.query.length <= PREPARED_CACHE_CHARS) {
+      // Oldest first out, until the new text fits.
+      for (const [query] of prepared) {
+        if (chars + request.query.length <= PREPARED_CACHE_CHARS) break;
+        prepared.delete(query);
+        chars -= query.length;
+      }
+      prepared.set(request.query, args);
+      chars += request.query.length;
+    }
+    return args;
+  };
+}
+
 /** Closes `socket` when its session's token expires. */
 function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
   if (expiresAt === undefined) return;
@@ -109,6 +143,7 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
   const { policy, limits } = o;
   const log = o.logger.child({ component: 'websocket' });
   const perPrincipal = new Map<string, number>();
+  const prepare = preparedCache(policy);
 
   /** Counts the socket against its principal while it is open; false when over the cap. */
   function claimSlot(socket: WebSocket, principal: string): boolean {
@@ -163,7 +198,7 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
         if ((extra.subscriptions ?? 0) >= cap) {
           return [new GraphQLError(`at most ${cap} subscriptions per connection`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         }
-        const prepared = policy.prepare(payload, session.viewer);
+        const prepared = prepare(payload, session.viewer);
         if (!('document' in prepared)) return prepared;
         extra.subscriptions = (extra.subscriptions ?? 0) + 1;
         return prepared;
