@@ -170,12 +170,16 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       onConnect: async (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
         const { socket, request } = ctx.extra;
-        const header = request.headers[ROUTER_SECRET_HEADER];
+        const header = request?.headers[ROUTER_SECRET_HEADER];
+        const params = ctx.connectionParams;
+        // Neither is read again: a socket that lives for hours should not keep its headers and token text.
+        ctx.extra.request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         let session: Session;
         try {
           session = await policy.admit({
-            routerSecret: (Array.isArray(header) ? header[0] : header) ?? param(ctx.connectionParams, ROUTER_SECRET_HEADER),
-            authorization: param(ctx.connectionParams, 'Authorization'),
+            routerSecret: (Array.isArray(header) ? header[0] : header) ?? param(params, ROUTER_SECRET_HEADER),
+            authorization: param(params, 'Authorization'),
           });
         } catch (error) {
           if (!(error instanceof GraphQLError)) log.error({ err: error }, 'unexpected error admitting a socket');

@@ -15,7 +15,8 @@ import type { Logger } from '../observability/logger.js';
 /** What each graphql-ws context carries of its socket (a type alias: graphql-ws wants an indexable record). */
 export type SocketExtra = {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /** The upgrade request: for admission only, then dropped (`undefined`), since a socket may live for hours. */
+  request: IncomingMessage | undefined;
 };
 
 /**
