@@ -14,7 +14,7 @@ const SCRIPTS = {
   restoreState: { numberOfKeys: 7, lua: source('restore-state') },
   claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
-  addNeighbours: { numberOfKeys: 1, lua: source('add-neighbours') },
+  addNeighbours: { numberOfKeys: 2, lua: source('add-neighbours') },
   addTrending: { numberOfKeys: 2, lua: source('add-trending') },
 } as const;
 
@@ -27,7 +27,7 @@ declare module 'ioredis' {
     restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
     claimDirty(dirty: string, claims: string, leases: string, now: Arg, leaseMs: Arg, max: Arg): Result<string[], Context>;
     completeClaims(claims: string, leases: string, ...userIds: string[]): Result<number, Context>;
-    addNeighbours(list: string, max: Arg, ...neighbourWeightPairs: Arg[]): Result<number, Context>;
+    addNeighbours(viewed: string, bought: string, max: Arg, ...countsAndPairs: Arg[]): Result<number, Context>;
     addTrending(items: string, epoch: string, halfLife: Arg, size: Arg, refTime: Arg, rebaseAt: Arg, ...itemPopularityPairs: Arg[]): Result<number, Context>;
   }
 }
