@@ -84,3 +84,38 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
   }
   return { edges, popularity, refTime };
 }
+
+/**
+ * Adds `delta` into `into` (mutated; created from nothing when absent), so
+ * that deltas written together are written once: weights add up, popularity
+ * is carried to the later reference time. Returns `into`.
+ */
+export function addDelta(into: MutableGraphDelta | undefined, delta: ItemGraphDelta, trendingHalfLifeMs: number): MutableGraphDelta {
+  const out: MutableGraphDelta = into ?? { edges: new Map<string, EdgeWeights>(), popularity: new Map<string, number>(), refTime: delta.refTime };
+  for (const [item, relations] of delta.edges) {
+    let mine = out.edges.get(item);
+    if (!mine) out.edges.set(item, (mine = { viewed: new Map(), bought: new Map() }));
+    for (const relation of RELATIONS) {
+      const target = mine[relation];
+      for (const [neighbour, w] of relations[relation]) target.set(neighbour, (target.get(neighbour) ?? 0) + w);
+    }
+  }
+  if (delta.popularity.size > 0) {
+    const refTime = Math.max(out.refTime, delta.refTime);
+    if (refTime !== out.refTime) {
+      const carry = decayFactor(refTime - out.refTime, trendingHalfLifeMs);
+      for (const [item, p] of out.popularity) out.popularity.set(item, p * carry);
+      out.refTime = refTime;
+    }
+    const scale = decayFactor(refTime - delta.refTime, trendingHalfLifeMs);
+    for (const [item, p] of delta.popularity) out.popularity.set(item, (out.popularity.get(item) ?? 0) + p * scale);
+  }
+  return out;
+}
+
+/** A delta being added up (see addDelta). */
+export interface MutableGraphDelta extends ItemGraphDelta {
+  readonly edges: Map<string, EdgeWeights>;
+  readonly popularity: Map<string, number>;
+  refTime: number;
+}
