@@ -54,14 +54,19 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
   const popular: { itemId: string; weight: number; at: number }[] = [];
 
   for (const u of users) {
-    // Only the K + 1 latest can be anchors (one may be the event's own item).
-    let latest = [...u.before].sort(latestFirst).slice(0, p.anchors + 1);
+    // Only the K + 1 latest can be anchors (one may be the event's own item); kept in
+    // latestFirst order and updated in place: this loop runs for every item event.
+    const latest = [...u.before].sort(latestFirst).slice(0, p.anchors + 1);
     u.events.forEach((e, i) => {
       const x = e.itemId;
       if (!u.fresh[i] || x === undefined) return;
       const w = weights[e.type];
       if (w > 0) {
-        for (const anchor of latest.filter((r) => r.itemId !== x).slice(0, p.anchors)) {
+        let anchors = 0;
+        for (const anchor of latest) {
+          if (anchors === p.anchors) break;
+          if (anchor.itemId === x) continue;
+          anchors++;
           if (e.type === 'PURCHASE') add(anchor.itemId, 'bought', x, w);
           else {
             add(anchor.itemId, 'viewed', x, w);
@@ -71,9 +76,14 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
         popular.push({ itemId: x, weight: w, at: e.occurredAt });
       }
       const stamp = { at: e.occurredAt, eventId: e.eventId };
-      const previous = latest.find((r) => r.itemId === x);
-      const kept = previous && !isNewer(stamp, previous) ? previous : { itemId: x, ...stamp };
-      latest = [...latest.filter((r) => r.itemId !== x), kept].sort(latestFirst).slice(0, p.anchors + 1);
+      const at = latest.findIndex((r) => r.itemId === x);
+      if (at >= 0 && !isNewer(stamp, latest[at])) return;
+      if (at >= 0) latest.splice(at, 1);
+      const item = { itemId: x, ...stamp };
+      const to = latest.findIndex((r) => latestFirst(item, r) < 0);
+      if (to < 0) latest.push(item);
+      else latest.splice(to, 0, item);
+      if (latest.length > p.anchors + 1) latest.length = p.anchors + 1;
     });
   }
 
