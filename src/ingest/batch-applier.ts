@@ -34,7 +34,7 @@ import { graphDelta } from '../features/cooccurrence.js';
 import type { FeatureParams, RecommendationParams } from '../features/params.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
-import { activityUpdates, planBatch, profileUpdates, sumResults } from './batch-plan.js';
+import { activityUpdates, planBatch, produceParts, profileUpdates, sumResults } from './batch-plan.js';
 import { GraphWriter, type GraphTicket } from './graph-writer.js';
 import { handOn, writeWithPolicy, type BatchControl, type WriteOptions } from './outcome-policy.js';
 import type { RenewingProducer } from './renewing-producer.js';
@@ -240,7 +240,9 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   async #sendAll(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
     const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
     if (nonEmpty.length === 0 || !this.#o.sideEffects) return;
-    if (nonEmpty.length === 1) await this.#o.producer.send({ ...nonEmpty[0]!, acks: -1 });
-    else await this.#o.producer.sendBatch({ topicMessages: nonEmpty, acks: -1 });
+    for (const part of produceParts(nonEmpty)) {
+      if (part.length === 1) await this.#o.producer.send({ topic: part[0]!.topic, messages: [...part[0]!.messages], acks: -1 });
+      else await this.#o.producer.sendBatch({ topicMessages: part.map((t) => ({ topic: t.topic, messages: [...t.messages] })), acks: -1 });
+    }
   }
 }
