@@ -35,7 +35,7 @@ import type { FeatureParams, RecommendationParams } from '../features/params.js'
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
 import { activityUpdates, planBatch, produceParts, profileUpdates, sumResults } from './batch-plan.js';
-import { GraphWriter, type GraphTicket } from './graph-writer.js';
+import { GraphWriter } from './graph-writer.js';
 import { handOn, writeWithPolicy, type BatchControl, type WriteOptions } from './outcome-policy.js';
 import type { RenewingProducer } from './renewing-producer.js';
 
@@ -109,9 +109,6 @@ export interface ApplierOptions {
 
 export type BatchOutcome = 'done' | 'abandoned';
 
-/** How long a batch's graph delta waits at most for those of the batches handled beside it. */
-const GRAPH_GATHER_MS = 100;
-
 export class BatchApplier extends EventEmitter<ApplierEvents> {
   readonly #o: ApplierOptions;
   readonly #clock: () => number;
@@ -122,20 +119,10 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
     const graph = options.graph;
-    this.#graphWriter = graph && new GraphWriter((delta, control) => this.#write(() => graph.store.record(delta), control, { reachable: () => graph.store.ping(), finish: true }), graph.params.trendingHalfLifeMs, GRAPH_GATHER_MS);
+    this.#graphWriter = graph && new GraphWriter((delta, control) => this.#write(() => graph.store.record(delta), control, { reachable: () => graph.store.ping(), finish: true }), graph.params.trendingHalfLifeMs);
   }
 
   async apply(topic: string, partition: number, messages: readonly KafkaMessage[], control: BatchControl): Promise<BatchOutcome> {
-    // Taken first, so that the graph write of batches handled beside this one waits (briefly) for its delta.
-    const ticket = this.#graphWriter?.ticket();
-    try {
-      return await this.#apply(topic, partition, messages, control, ticket);
-    } finally {
-      ticket?.leave();
-    }
-  }
-
-  async #apply(topic: string, partition: number, messages: readonly KafkaMessage[], control: BatchControl, ticket: GraphTicket | undefined): Promise<BatchOutcome> {
     const started = this.#clock();
     const plan = planBatch(topic, partition, messages, { profileTopic: this.#o.topics.profile, cdcTypeMap: this.#o.cdcTypeMap, admission: this.#o.admission }, started);
     await this.#send(this.#o.topics.activityDlq, plan.dead.map((d) => this.#deadLetter(d.origin, d.error)));
@@ -181,7 +168,7 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       let itemUpdates: Message[] = [];
       if (this.#o.graph && totals.applied > 0) {
         const events = new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)]));
-        itemUpdates = await this.#recordGraph(this.#o.graph, ticket!, results, events, control);
+        itemUpdates = await this.#recordGraph(this.#o.graph, results, events, control);
       }
       // Every notice in one produce: a push waits for one round trip to Kafka, not two or three.
       await this.#sendAll([
@@ -213,12 +200,12 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
    * crash finds its events already seen and adds nothing (the graph
    * under-counts it).
    */
-  async #recordGraph(graph: ApplierGraph, ticket: GraphTicket, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<Message[]> {
+  async #recordGraph(graph: ApplierGraph, results: ReadonlyMap<string, UserBatchResult>, byUser: ReadonlyMap<string, readonly ActivityEvent[]>, control: BatchControl): Promise<Message[]> {
     const started = this.#clock();
     const users = [...results].map(([userId, r]) => ({ before: r.latestBefore, events: byUser.get(userId)!, fresh: r.fresh }));
     const delta = graphDelta(users, graph.weights, graph.params);
     if (delta.edges.size === 0 && delta.popularity.size === 0) return [];
-    const written = await ticket.submit(delta, control);
+    const written = await this.#graphWriter!.submit(delta, control);
     if (written.kind !== 'ok') {
       this.emit('graphFailed', { error: written.kind === 'failed' ? written.error : new Error('abandoned') });
       return [];

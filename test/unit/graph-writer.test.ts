@@ -1,10 +1,9 @@
 /**
- * Group commit of item graph deltas: a write waits (boundedly) for the
- * batches being applied beside it, what arrives while a write is in flight is
- * summed into the next one, and each batch learns the outcome of the write
- * that carried its delta.
+ * Group commit of item graph deltas: what arrives while a write is in flight
+ * is summed into the next write, and each caller learns the outcome of the
+ * write that carried its delta.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDelta, type EdgeWeights, type ItemGraphDelta } from '../../src/features/cooccurrence.js';
 import { GraphWriter } from '../../src/ingest/graph-writer.js';
 import type { BatchControl, WriteOutcome } from '../../src/ingest/outcome-policy.js';
@@ -41,79 +40,46 @@ describe('adding item graph deltas up', () => {
 });
 
 describe('GraphWriter', () => {
-  const ok: WriteOutcome<void> = { kind: 'ok', value: undefined };
-  /** A writer that records what it writes; the first write waits for `release` when `hold` is set. */
-  function recording(hold = false, gatherMs = 100) {
+  it('writes a lone delta at once, and sums what arrives during a write into one next write', async () => {
     const written: ItemGraphDelta[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const writer = new GraphWriter(async (d) => {
       written.push(d);
-      if (hold && written.length === 1) await gate;
-      return ok;
-    }, HALF_LIFE, gatherMs);
-    return { writer, written, release };
-  }
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('writes a lone batch’s delta at once', async () => {
-    const { writer, written } = recording();
-    expect(await writer.ticket().submit(delta({ a: { b: 1 } }), control)).toEqual(ok);
-    expect(written.map(viewed)).toEqual([{ a: { b: 1 } }]);
-  });
-
-  it('waits for the batches being applied beside it, then writes their sum once', async () => {
-    const { writer, written } = recording();
-    const [first, second, third] = [writer.ticket(), writer.ticket(), writer.ticket()];
-    const outcomes = [first.submit(delta({ a: { b: 1 } }), control), second.submit(delta({ a: { b: 2 } }), control)];
-    expect(written).toEqual([]);
-    third.leave(); // a batch without item events
-    expect(await Promise.all(outcomes)).toEqual([ok, ok]);
-    expect(written.map(viewed)).toEqual([{ a: { b: 3 } }]);
-  });
-
-  it('waits no longer than the gathering bound for a batch that is slow to hand in its delta', async () => {
-    vi.useFakeTimers();
-    const { writer, written } = recording(false, 100);
-    const slow = writer.ticket();
-    const outcome = writer.ticket().submit(delta({ a: { b: 1 } }), control);
-    await vi.advanceTimersByTimeAsync(99);
-    expect(written).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(await outcome).toEqual(ok);
-    expect(written.map(viewed)).toEqual([{ a: { b: 1 } }]);
-    await slow.submit(delta({ c: { a: 1 } }), control);
-    expect(written.map(viewed)).toEqual([{ a: { b: 1 } }, { c: { a: 1 } }]);
-  });
-
-  it('sums what arrives during a write into the next write', async () => {
-    const { writer, written, release } = recording(true);
-    const first = writer.ticket().submit(delta({ a: { b: 1 } }), control);
-    const later = [writer.ticket().submit(delta({ a: { b: 2 } }), control), writer.ticket().submit(delta({ c: { a: 1 } }), control)];
+      if (written.length === 1) await gate;
+      return { kind: 'ok', value: undefined };
+    }, HALF_LIFE);
+    const first = writer.submit(delta({ a: { b: 1 } }), control);
+    const second = writer.submit(delta({ a: { b: 2 } }), control);
+    const third = writer.submit(delta({ c: { a: 1 } }), control);
     expect(written.map(viewed)).toEqual([{ a: { b: 1 } }]);
     release();
-    expect(await Promise.all([first, ...later])).toEqual([ok, ok, ok]);
+    expect(await Promise.all([first, second, third])).toEqual(Array(3).fill({ kind: 'ok', value: undefined }));
     expect(written.map(viewed)).toEqual([{ a: { b: 1 } }, { a: { b: 2 }, c: { a: 1 } }]);
   });
 
   it('gives every delta of a failed write that write’s failure, and writes later ones afresh', async () => {
-    const outcomes: WriteOutcome<void>[] = [{ kind: 'failed', error: new Error('refused') }, ok];
-    const writer = new GraphWriter(async () => outcomes.shift()!, HALF_LIFE, 100);
-    expect((await writer.ticket().submit(delta({ a: { b: 1 } }), control)).kind).toBe('failed');
-    expect(await writer.ticket().submit(delta({ a: { b: 1 } }), control)).toEqual(ok);
+    const outcomes: WriteOutcome<void>[] = [{ kind: 'failed', error: new Error('refused') }, { kind: 'ok', value: undefined }];
+    const writer = new GraphWriter(async () => outcomes.shift()!, HALF_LIFE);
+    const failed = await writer.submit(delta({ a: { b: 1 } }), control);
+    expect(failed.kind).toBe('failed');
+    expect(await writer.submit(delta({ a: { b: 1 } }), control)).toEqual({ kind: 'ok', value: undefined });
   });
 
   it('keeps a write going while any of its batches is still owned', async () => {
     let seen: BatchControl | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     const writer = new GraphWriter(async (_d, c) => {
-      seen = c;
-      return ok;
-    }, HALF_LIFE, 100);
+      seen ??= c;
+      await gate;
+      return { kind: 'ok', value: undefined };
+    }, HALF_LIFE);
     const lost: BatchControl = { heartbeat: async () => undefined, isActive: () => false };
-    const tickets = [writer.ticket(), writer.ticket()];
-    await Promise.all([tickets[0]!.submit(delta({ a: { b: 1 } }), lost), tickets[1]!.submit(delta({ a: { b: 1 } }), control)]);
+    const pending = [writer.submit(delta({ a: { b: 1 } }), control)];
+    pending.push(writer.submit(delta({ a: { b: 1 } }), lost), writer.submit(delta({ a: { b: 1 } }), control));
+    release();
+    await Promise.all(pending);
     expect(seen!.isActive()).toBe(true);
   });
 });
