@@ -22,7 +22,10 @@
  * API's RSS per subscriber at each count with real sockets (push-memory.ts);
  * `--per-socket N` puts N subscriptions on each socket (as a router does).
  *
- *   npm run bench -- push [--seconds 10] [--subscribers 1000,10000] [--rates 1000,5000] [--via kafka|collector]
+ * Each case sends for `--warmup` seconds (default 2) before the `--seconds`
+ * it counts; what arrives during the warm-up is dropped.
+ *
+ *   npm run bench -- push [--seconds 10] [--warmup 2] [--subscribers 1000,10000] [--rates 1000,5000] [--via kafka|collector]
  *   npm run bench -- push --memory 10000,50000 [--per-socket 1]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -94,12 +97,13 @@ function postTo(url: string): (messages: { value: string }[]) => Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' }, via: { type: 'string' }, memory: { type: 'string' }, 'per-socket': { type: 'string' } },
+    options: { seconds: { type: 'string' }, warmup: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' }, via: { type: 'string' }, memory: { type: 'string' }, 'per-socket': { type: 'string' } },
     allowPositionals: true,
   });
   const via = values.via ?? 'kafka';
   if (via !== 'kafka' && via !== 'collector') throw new Error(`--via kafka or --via collector, not ${via}`);
   const seconds = Number(values.seconds ?? 10);
+  const warmup = Number(values.warmup ?? 2);
   const counts = (values.subscribers ?? '1000,10000').split(',').map(Number);
   const rates = (values.rates ?? '1000,5000').split(',').map(Number);
 
@@ -177,16 +181,22 @@ async function main(): Promise<void> {
   const send = collector ? postTo(collector.url) : (messages: { key: string; value: string }[]) => producer.send({ topic: t.activity, messages }).then(() => undefined);
   let eventId = 0;
   async function drive(rate: number, subscribers: number): Promise<Record<string, number>> {
-    latencies.length = 0;
-    floor.latencies.length = 0;
-    measuring = true;
+    measuring = false;
     const tick = 20;
     const perTick = Math.max(1, Math.round((rate * tick) / 1000));
-    const end = Date.now() + seconds * 1000;
+    // The first `warmup` seconds run at the same rate and are dropped (JIT, batch sizes settling, connections).
+    const counted = Date.now() + warmup * 1000;
+    const end = counted + seconds * 1000;
     const inFlight = new Set<Promise<void>>();
     let sent = 0;
     while (Date.now() < end) {
       const started = Date.now();
+      if (!measuring && started >= counted) {
+        latencies.length = 0;
+        floor.latencies.length = 0;
+        sent = 0;
+        measuring = true;
+      }
       const messages = Array.from({ length: perTick }, () => {
         const userId = `b${Math.floor(Math.random() * subscribers)}`;
         return { key: userId, value: JSON.stringify({ eventId: `push-${eventId++}`, userId, type: 'CLICK', itemId: 'i1', occurredAt: Date.now() }) };
@@ -231,6 +241,7 @@ async function main(): Promise<void> {
     via,
     machine: machine(),
     secondsPerCase: seconds,
+    warmupSecondsDropped: warmup,
     cases,
     apiRssMb: rss,
     perSubscriberKb: Number(perSubscriberKb.toFixed(1)),
