@@ -114,7 +114,9 @@ async function main(): Promise<void> {
     processorEventsPerSec: Math.round(median(processorRates)),
     ratio: Number((median(processorRates) / median(bareRates)).toFixed(2)),
     withRecommendationsEventsPerSec: Math.round(median(recsRates)),
+    withRecommendationsRatio: Number((median(recsRates) / median(bareRates)).toFixed(2)),
     recommendationsOnOverOff: Number((median(recsRates) / median(processorRates)).toFixed(2)),
+    warmupDropped: 'each drain: its group join and first fetch (the clock starts at the first batch)',
     processorCpuShareOfOneCore: Number(cpu.toFixed(2)),
     medianBatchMessages: median(batchSizes),
   };

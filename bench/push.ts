@@ -18,7 +18,15 @@
  * its own, measures the same events' time to reach a consumer at all: the
  * floor under the push, in the same run.
  *
- *   npm run bench -- push [--seconds 10] [--subscribers 1000,10000] [--rates 1000,5000] [--via kafka|collector]
+ * With `--memory 10000,50000` it only opens subscribers, idle, and reads the
+ * API's RSS per subscriber at each count with real sockets (push-memory.ts);
+ * `--per-socket N` puts N subscriptions on each socket (as a router does).
+ *
+ * Each case sends for `--warmup` seconds (default 2) before the `--seconds`
+ * it counts; what arrives during the warm-up is dropped.
+ *
+ *   npm run bench -- push [--seconds 10] [--warmup 2] [--subscribers 1000,10000] [--rates 1000,5000] [--via kafka|collector]
+ *   npm run bench -- push --memory 10000,50000 [--per-socket 1]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +36,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
+import { measureMemory } from './push-memory.js';
 import { createLogger } from '../src/observability/logger.js';
 import { COLLECTOR_READY, benchCollectorEnv, benchConfig, benchServers, machine, postEvents, startServer } from './support.js';
 import { percentile } from './summary.js';
@@ -87,10 +96,14 @@ function postTo(url: string): (messages: { value: string }[]) => Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' }, via: { type: 'string' } }, allowPositionals: true });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string' }, warmup: { type: 'string' }, subscribers: { type: 'string' }, rates: { type: 'string' }, via: { type: 'string' }, memory: { type: 'string' }, 'per-socket': { type: 'string' } },
+    allowPositionals: true,
+  });
   const via = values.via ?? 'kafka';
   if (via !== 'kafka' && via !== 'collector') throw new Error(`--via kafka or --via collector, not ${via}`);
   const seconds = Number(values.seconds ?? 10);
+  const warmup = Number(values.warmup ?? 2);
   const counts = (values.subscribers ?? '1000,10000').split(',').map(Number);
   const rates = (values.rates ?? '1000,5000').split(',').map(Number);
 
@@ -108,12 +121,26 @@ async function main(): Promise<void> {
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '10',
     COLLECTOR_PORT: '0', ...benchCollectorEnv,
   };
+  const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
+  if (values.memory) {
+    const api = await startServer('dist/main.js', { ...env, ROLES: 'api' });
+    try {
+      const result = await measureMemory({
+        wsUrl: api.url.replace('http://', 'ws://'), apiPid: api.child.pid!, query: QUERY,
+        connectionParams: { authorization: `Bearer ${token}`, 'router-authorization': ROUTER_SECRET },
+        counts: values.memory.split(',').map(Number), perSocket: Number(values['per-socket'] ?? 1),
+      });
+      process.stdout.write(`${JSON.stringify({ bench: 'push', mode: 'memory', machine: machine(), ...result }, null, 2)}\n`);
+    } finally {
+      api.child.kill('SIGTERM');
+    }
+    process.exit(0);
+  }
   const processor = startProcessor(env);
   const api = await startServer('dist/main.js', { ...env, ROLES: 'api' });
   const collector = via === 'collector' ? await startServer('dist/main.js', { ...env, ROLES: 'collector' }, COLLECTOR_READY) : undefined;
   const floor = await kafkaFloor(kafka, t.activity);
   const wsUrl = api.url.replace('http://', 'ws://');
-  const token = await new SignJWT({ scope: 'activity:read:any' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('6h').sign(Buffer.from(JWT_SECRET));
 
   const latencies: number[] = [];
   let measuring = false;
@@ -154,16 +181,22 @@ async function main(): Promise<void> {
   const send = collector ? postTo(collector.url) : (messages: { key: string; value: string }[]) => producer.send({ topic: t.activity, messages }).then(() => undefined);
   let eventId = 0;
   async function drive(rate: number, subscribers: number): Promise<Record<string, number>> {
-    latencies.length = 0;
-    floor.latencies.length = 0;
-    measuring = true;
+    measuring = false;
     const tick = 20;
     const perTick = Math.max(1, Math.round((rate * tick) / 1000));
-    const end = Date.now() + seconds * 1000;
+    // The first `warmup` seconds run at the same rate and are dropped (JIT, batch sizes settling, connections).
+    const counted = Date.now() + warmup * 1000;
+    const end = counted + seconds * 1000;
     const inFlight = new Set<Promise<void>>();
     let sent = 0;
     while (Date.now() < end) {
       const started = Date.now();
+      if (!measuring && started >= counted) {
+        latencies.length = 0;
+        floor.latencies.length = 0;
+        sent = 0;
+        measuring = true;
+      }
       const messages = Array.from({ length: perTick }, () => {
         const userId = `b${Math.floor(Math.random() * subscribers)}`;
         return { key: userId, value: JSON.stringify({ eventId: `push-${eventId++}`, userId, type: 'CLICK', itemId: 'i1', occurredAt: Date.now() }) };
@@ -208,6 +241,7 @@ async function main(): Promise<void> {
     via,
     machine: machine(),
     secondsPerCase: seconds,
+    warmupSecondsDropped: warmup,
     cases,
     apiRssMb: rss,
     perSubscriberKb: Number(perSubscriberKb.toFixed(1)),

@@ -13,10 +13,12 @@
  *   it is not trusted with per-user access); every error is formatted by the
  *   policy. A failure inside one subscription ends that one only, with a
  *   coded error.
+ * - Pushes: every subscriber woken by one update shares one execution of
+ *   its selection, formatted and serialised once (shared-pushes.ts).
  * - Frames: `maxPayload`, and bounded fragments and buffered chunks (ws).
  */
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { ROUTER_SECRET_HEADER, type Session } from '../access/credentials.js';
@@ -25,7 +27,9 @@ import { ErrorCode } from '../graphql/errors.js';
 import type { GraphQLPolicy } from '../graphql/policy.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { bindGraphQLWs, type SocketExtra } from './ws-binding.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { createSharedPushes } from '../graphql/subscriptions/shared-pushes.js';
+import { bindGraphQLWs, Serialised, type SocketExtra } from './ws-binding.js';
 
 /** The bounds of the socket transport (config `api.subscriptions`). */
 export interface SocketLimits {
@@ -74,6 +78,10 @@ const KEEP_ALIVE_MS = 12_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // A type alias, not an interface: graphql-ws wants an indexable record.
+/** A shared result, with its payload as the policy formats it, serialised. */
+type SharedResult = ExecutionResult & { readonly [SERIALISED]: Serialised };
+const SERIALISED = Symbol('serialised payload');
+
 type Extra = SocketExtra & {
   session?: Session;
   subscriptions?: number;
@@ -83,6 +91,40 @@ const param = (params: Readonly<Record<string, unknown>> | undefined, name: stri
   const value = params?.[name] ?? params?.[name.toLowerCase()];
   return typeof value === 'string' ? value : undefined;
 };
+
+/** Query text kept by the prepared-operation cache, at most (its keys, and about what their documents weigh). */
+const PREPARED_CACHE_CHARS = 1_000_000;
+
+/**
+ * The policy's prepared operations, by query text. Parsing and validation
+ * depend on the text alone (schema and limits are the instance's), and
+ * subscribers mostly send the same few operations: each then costs neither
+ * a validation (about a millisecond) nor a document of its own for its life.
+ * Only the context and the request's variables and operation name are its
+ * own. Refusals are not kept: they are the policy's to answer each time.
+ */
+function preparedCache(policy: GraphQLPolicy): GraphQLPolicy['prepare'] {
+  const prepared = new Map<string, ExecutionArgs>();
+  let chars = 0;
+  return (request, viewer) => {
+    const known = prepared.get(request.query);
+    if (known) {
+      return { ...known, variableValues: request.variables ?? undefined, operationName: request.operationName ?? undefined, contextValue: policy.context(viewer) };
+    }
+    const args = policy.prepare(request, viewer);
+    if ('document' in args && request.query.length <= PREPARED_CACHE_CHARS) {
+      // Oldest first out, until the new text fits.
+      for (const [query] of prepared) {
+        if (chars + request.query.length <= PREPARED_CACHE_CHARS) break;
+        prepared.delete(query);
+        chars -= query.length;
+      }
+      prepared.set(request.query, args);
+      chars += request.query.length;
+    }
+    return args;
+  };
+}
 
 /** Closes `socket` when its session's token expires. */
 function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
@@ -101,6 +143,7 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
   const { policy, limits } = o;
   const log = o.logger.child({ component: 'websocket' });
   const perPrincipal = new Map<string, number>();
+  const prepare = preparedCache(policy);
 
   /** Counts the socket against its principal while it is open; false when over the cap. */
   function claimSlot(socket: WebSocket, principal: string): boolean {
@@ -115,18 +158,28 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
     return true;
   }
 
+  const subscribe = createSharedPushes<SharedResult>({
+    context: (args) => policy.context((args.contextValue as GraphQLContext).viewer),
+    prepare: (result) => ({ ...result, [SERIALISED]: new Serialised(JSON.stringify(policy.formatResult(result))) }),
+  });
+
   return bindGraphQLWs<Record<string, unknown> | undefined, Extra>(
     {
       schema: policy.schema,
+      subscribe,
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       onConnect: async (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
         const { socket, request } = ctx.extra;
-        const header = request.headers[ROUTER_SECRET_HEADER];
+        const header = request?.headers[ROUTER_SECRET_HEADER];
+        const params = ctx.connectionParams;
+        // Neither is read again: a socket that lives for hours should not keep its headers and token text.
+        ctx.extra.request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         let session: Session;
         try {
           session = await policy.admit({
-            routerSecret: (Array.isArray(header) ? header[0] : header) ?? param(ctx.connectionParams, ROUTER_SECRET_HEADER),
-            authorization: param(ctx.connectionParams, 'Authorization'),
+            routerSecret: (Array.isArray(header) ? header[0] : header) ?? param(params, ROUTER_SECRET_HEADER),
+            authorization: param(params, 'Authorization'),
           });
         } catch (error) {
           if (!(error instanceof GraphQLError)) log.error({ err: error }, 'unexpected error admitting a socket');
@@ -149,12 +202,14 @@ export function startSubscriptionServer(o: SubscriptionServerOptions): { close()
         if ((extra.subscriptions ?? 0) >= cap) {
           return [new GraphQLError(`at most ${cap} subscriptions per connection`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         }
-        const prepared = policy.prepare(payload, session.viewer);
+        const prepared = prepare(payload, session.viewer);
         if (!('document' in prepared)) return prepared;
         extra.subscriptions = (extra.subscriptions ?? 0) + 1;
         return prepared;
       },
-      onNext: (_ctx, _id, _payload, _args, result) => policy.formatResult(result),
+      // The binding sends a Serialised payload as its bytes, in place of a formatted result.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        ((result as Partial<SharedResult>)[SERIALISED] as FormattedExecutionResult | undefined) ?? policy.formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => policy.formatError(e.toJSON(), e)),
       onComplete: (ctx) => {
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);

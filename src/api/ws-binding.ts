@@ -2,7 +2,8 @@
  * graphql-ws's server core bound to `ws` sockets, in place of its `use/ws`:
  * the same binding, with this service's logger instead of console.error (a
  * client sending bad frames must not be able to flood stderr), and the
- * upgrade refused, with a status, past the instance's socket cap.
+ * upgrade refused, with a status, past the instance's socket cap; and a
+ * `next` payload serialised once may go out to many sockets as those bytes.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -14,8 +15,40 @@ import type { Logger } from '../observability/logger.js';
 /** What each graphql-ws context carries of its socket (a type alias: graphql-ws wants an indexable record). */
 export type SocketExtra = {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /** The upgrade request: for admission only, then dropped (`undefined`), since a socket may live for hours. */
+  request: IncomingMessage | undefined;
 };
+
+/**
+ * A `next` payload serialised once, for every subscriber it is shared with.
+ * graphql-ws serialises each message whole: its replacer swaps this for a
+ * placeholder, and the socket's send splices the bytes in. Both happen in one
+ * synchronous step (graphql-ws stringifies, then sends), so the payload taken
+ * by the replacer is the one of the message being sent.
+ */
+export class Serialised {
+  constructor(readonly json: string) {}
+}
+
+/** What the replacer took out of the message being serialised, until its send. */
+let taken: Serialised | undefined;
+const PLACEHOLDER = 0;
+const TAIL = `:${PLACEHOLDER}}`;
+
+function replacer(this: unknown, _key: string, value: unknown): unknown {
+  if (!(value instanceof Serialised)) return value;
+  taken = value;
+  return PLACEHOLDER;
+}
+
+/** The message graphql-ws serialised, with the payload the replacer took put back. */
+function spliced(data: string): string {
+  const payload = taken;
+  taken = undefined;
+  if (!payload) return data;
+  if (!data.endsWith(TAIL)) throw new Error('a serialised payload outside the tail of a message');
+  return `${data.slice(0, -TAIL.length + 1)}${payload.json}}`;
+}
 
 export interface BindingOptions {
   readonly httpServer: Server;
@@ -45,7 +78,8 @@ export function bindGraphQLWs<P extends Record<string, unknown> | undefined, E e
   o: BindingOptions,
 ): { close(): Promise<void> } {
   const log = o.logger.child({ component: 'websocket' });
-  const server = makeServer<P, E>(options);
+  if (options.jsonMessageReplacer) throw new Error('the binding brings its own message replacer');
+  const server = makeServer<P, E>({ ...options, jsonMessageReplacer: replacer });
   const wss = new WebSocketServer({ noServer: true, handleProtocols, maxPayload: o.maxPayload, maxFragments: o.maxFragments, maxBufferedChunks: o.maxBufferedChunks });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -71,11 +105,13 @@ export function bindGraphQLWs<P extends Record<string, unknown> | undefined, E e
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
+        send: (message) => {
+          const data = spliced(message);
+          return new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
             socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+          });
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {

@@ -54,14 +54,19 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
   const popular: { itemId: string; weight: number; at: number }[] = [];
 
   for (const u of users) {
-    // Only the K + 1 latest can be anchors (one may be the event's own item).
-    let latest = [...u.before].sort(latestFirst).slice(0, p.anchors + 1);
+    // Only the K + 1 latest can be anchors (one may be the event's own item); kept in
+    // latestFirst order and updated in place: this loop runs for every item event.
+    const latest = [...u.before].sort(latestFirst).slice(0, p.anchors + 1);
     u.events.forEach((e, i) => {
       const x = e.itemId;
       if (!u.fresh[i] || x === undefined) return;
       const w = weights[e.type];
       if (w > 0) {
-        for (const anchor of latest.filter((r) => r.itemId !== x).slice(0, p.anchors)) {
+        let anchors = 0;
+        for (const anchor of latest) {
+          if (anchors === p.anchors) break;
+          if (anchor.itemId === x) continue;
+          anchors++;
           if (e.type === 'PURCHASE') add(anchor.itemId, 'bought', x, w);
           else {
             add(anchor.itemId, 'viewed', x, w);
@@ -71,9 +76,14 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
         popular.push({ itemId: x, weight: w, at: e.occurredAt });
       }
       const stamp = { at: e.occurredAt, eventId: e.eventId };
-      const previous = latest.find((r) => r.itemId === x);
-      const kept = previous && !isNewer(stamp, previous) ? previous : { itemId: x, ...stamp };
-      latest = [...latest.filter((r) => r.itemId !== x), kept].sort(latestFirst).slice(0, p.anchors + 1);
+      const at = latest.findIndex((r) => r.itemId === x);
+      if (at >= 0 && !isNewer(stamp, latest[at])) return;
+      if (at >= 0) latest.splice(at, 1);
+      const item = { itemId: x, ...stamp };
+      const to = latest.findIndex((r) => latestFirst(item, r) < 0);
+      if (to < 0) latest.push(item);
+      else latest.splice(to, 0, item);
+      if (latest.length > p.anchors + 1) latest.length = p.anchors + 1;
     });
   }
 
@@ -83,4 +93,39 @@ export function graphDelta(users: Iterable<UserItemEvents>, weights: Readonly<Re
     popularity.set(e.itemId, (popularity.get(e.itemId) ?? 0) + e.weight * decayFactor(refTime - e.at, p.trendingHalfLifeMs));
   }
   return { edges, popularity, refTime };
+}
+
+/**
+ * Adds `delta` into `into` (mutated; created from nothing when absent), so
+ * that deltas written together are written once: weights add up, popularity
+ * is carried to the later reference time. Returns `into`.
+ */
+export function addDelta(into: MutableGraphDelta | undefined, delta: ItemGraphDelta, trendingHalfLifeMs: number): MutableGraphDelta {
+  const out: MutableGraphDelta = into ?? { edges: new Map<string, EdgeWeights>(), popularity: new Map<string, number>(), refTime: delta.refTime };
+  for (const [item, relations] of delta.edges) {
+    let mine = out.edges.get(item);
+    if (!mine) out.edges.set(item, (mine = { viewed: new Map(), bought: new Map() }));
+    for (const relation of RELATIONS) {
+      const target = mine[relation];
+      for (const [neighbour, w] of relations[relation]) target.set(neighbour, (target.get(neighbour) ?? 0) + w);
+    }
+  }
+  if (delta.popularity.size > 0) {
+    const refTime = Math.max(out.refTime, delta.refTime);
+    if (refTime !== out.refTime) {
+      const carry = decayFactor(refTime - out.refTime, trendingHalfLifeMs);
+      for (const [item, p] of out.popularity) out.popularity.set(item, p * carry);
+      out.refTime = refTime;
+    }
+    const scale = decayFactor(refTime - delta.refTime, trendingHalfLifeMs);
+    for (const [item, p] of delta.popularity) out.popularity.set(item, (out.popularity.get(item) ?? 0) + p * scale);
+  }
+  return out;
+}
+
+/** A delta being added up (see addDelta). */
+export interface MutableGraphDelta extends ItemGraphDelta {
+  readonly edges: Map<string, EdgeWeights>;
+  readonly popularity: Map<string, number>;
+  refTime: number;
 }

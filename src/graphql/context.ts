@@ -12,8 +12,11 @@ import type { UpdateHub } from './subscriptions/hub.js';
 /** What subscriptions need: the hub of updates, fresh reads, and somewhere to count pushes. */
 export interface LiveDeps {
   readonly hub: UpdateHub;
-  /** The user's state now (never a cached read: each push must show the newest). */
-  load(userId: string): Promise<UserState>;
+  /**
+   * The user's state now (never a cached read: each push must show the newest);
+   * `whole` includes buckets, recent items and categories, else only the scalars.
+   */
+  load(userId: string, whole: boolean): Promise<UserState>;
   /** The item graph, never cached either; batched across the subscriptions of one tick. */
   readonly itemGraph: ItemGraphLoader;
   /** Called on every message pushed, with the time of the event behind it. */
@@ -54,36 +57,94 @@ export interface ContextDeps {
 export const trendingCount = (p: { features: FeatureParams; recommendations: RecommendationParams }): number =>
   p.recommendations.maxLimit + p.features.recentItems;
 
+/** What every context of one factory shares. */
+interface Shared {
+  readonly deps: ContextDeps;
+  readonly onUserBatch: (size: number) => void;
+  readonly onItemBatch: (size: number) => void;
+  readonly trending: number;
+}
+
+/**
+ * One request's context. The loaders and the score memo are made on first
+ * use, and the methods live on the prototype: a subscription's context lives
+ * as long as its socket and mostly never reads through them (its events
+ * carry the state), so it costs a few fields.
+ */
+class RequestContext implements GraphQLContext {
+  // Plain fields, not #private: Apollo Server copies a context's own fields onto its prototype.
+  private lazyUserState: UserStateLoader | undefined;
+  private lazyItemGraph: ItemGraphLoader | undefined;
+  private lazyScores: Map<string, Promise<ReturnType<typeof scoreOf>>> | undefined;
+  private lazyLoaders: GraphQLContext['loaders'] | undefined;
+  readonly live?: LiveDeps;
+
+  constructor(
+    private readonly shared: Shared,
+    readonly viewer: Viewer,
+    readonly now: number,
+  ) {
+    if (shared.deps.live) this.live = shared.deps.live;
+  }
+
+  get features(): FeatureParams {
+    return this.shared.deps.features;
+  }
+
+  get recommendations(): RecommendationParams {
+    return this.shared.deps.recommendations;
+  }
+
+  get loaders(): GraphQLContext['loaders'] {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below are the class's own
+    const self = this;
+    return (this.lazyLoaders ??= {
+      get userState() {
+        return self.users();
+      },
+      get itemGraph() {
+        return self.items();
+      },
+    });
+  }
+
+  state(userId: string, whole: boolean): Promise<UserState> {
+    return this.users().load({ userId, whole });
+  }
+
+  score(userId: string): Promise<ReturnType<typeof scoreOf>> {
+    this.lazyScores ??= new Map();
+    let score = this.lazyScores.get(userId);
+    if (!score) {
+      score = this.users()
+        .load({ userId, whole: false })
+        .then((state) => scoreOf(state, this.now, this.features));
+      this.lazyScores.set(userId, score);
+    }
+    return score;
+  }
+
+  private users(): UserStateLoader {
+    const { deps, onUserBatch } = this.shared;
+    return (this.lazyUserState ??= createUserStateLoader(deps.userStates, deps.maxBatchSize, onUserBatch));
+  }
+
+  private items(): ItemGraphLoader {
+    const { deps, onItemBatch, trending } = this.shared;
+    const now = this.now;
+    return (this.lazyItemGraph ??= createItemGraphLoader(deps.itemGraph, { maxBatchSize: deps.maxBatchSize, trendingCount: trending, clock: () => now, onBatch: onItemBatch }));
+  }
+}
+
 /** Builds a fresh context (fresh loaders, fresh views) for one request of `viewer`. */
 export function createContextFactory(deps: ContextDeps): (viewer: Viewer) => GraphQLContext {
   const clock = deps.clock ?? Date.now;
   const onBatch = deps.onBatch ?? (() => undefined);
-  return (viewer) => {
-    const now = clock();
-    const userState = createUserStateLoader(deps.userStates, deps.maxBatchSize, (n) => onBatch('userState', n));
-    const itemGraph = createItemGraphLoader(deps.itemGraph, {
-      maxBatchSize: deps.maxBatchSize,
-      trendingCount: trendingCount(deps),
-      clock: () => now,
-      onBatch: (n) => onBatch('itemGraph', n),
-    });
-    const scores = new Map<string, Promise<ReturnType<typeof scoreOf>>>();
-    return {
-      now,
-      viewer,
-      features: deps.features,
-      recommendations: deps.recommendations,
-      loaders: { userState, itemGraph },
-      ...(deps.live ? { live: deps.live } : {}),
-      state: (userId, whole) => userState.load({ userId, whole }),
-      score(userId) {
-        let score = scores.get(userId);
-        if (!score) {
-          score = userState.load({ userId, whole: false }).then((state) => scoreOf(state, now, deps.features));
-          scores.set(userId, score);
-        }
-        return score;
-      },
-    };
+  const shared: Shared = {
+    deps,
+    onUserBatch: (n) => onBatch('userState', n),
+    onItemBatch: (n) => onBatch('itemGraph', n),
+    trending: trendingCount(deps),
   };
+  return (viewer) => new RequestContext(shared, viewer, clock());
 }

@@ -34,7 +34,8 @@ import { graphDelta } from '../features/cooccurrence.js';
 import type { FeatureParams, RecommendationParams } from '../features/params.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { UserBatchResult, UserStateStore } from '../stores/user-state.js';
-import { activityUpdates, planBatch, profileUpdates, sumResults } from './batch-plan.js';
+import { activityUpdates, planBatch, produceParts, profileUpdates, sumResults } from './batch-plan.js';
+import { GraphWriter } from './graph-writer.js';
 import { handOn, writeWithPolicy, type BatchControl, type WriteOptions } from './outcome-policy.js';
 import type { RenewingProducer } from './renewing-producer.js';
 
@@ -111,11 +112,14 @@ export type BatchOutcome = 'done' | 'abandoned';
 export class BatchApplier extends EventEmitter<ApplierEvents> {
   readonly #o: ApplierOptions;
   readonly #clock: () => number;
+  readonly #graphWriter: GraphWriter | undefined;
 
   constructor(options: ApplierOptions) {
     super();
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
+    const graph = options.graph;
+    this.#graphWriter = graph && new GraphWriter((delta, control) => this.#write(() => graph.store.record(delta), control, { reachable: () => graph.store.ping(), finish: true }), graph.params.trendingHalfLifeMs);
   }
 
   async apply(topic: string, partition: number, messages: readonly KafkaMessage[], control: BatchControl): Promise<BatchOutcome> {
@@ -201,7 +205,7 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     const users = [...results].map(([userId, r]) => ({ before: r.latestBefore, events: byUser.get(userId)!, fresh: r.fresh }));
     const delta = graphDelta(users, graph.weights, graph.params);
     if (delta.edges.size === 0 && delta.popularity.size === 0) return [];
-    const written = await this.#write(() => graph.store.record(delta), control, { reachable: () => graph.store.ping(), finish: true });
+    const written = await this.#graphWriter!.submit(delta, control);
     if (written.kind !== 'ok') {
       this.emit('graphFailed', { error: written.kind === 'failed' ? written.error : new Error('abandoned') });
       return [];
@@ -224,7 +228,9 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   async #sendAll(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
     const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
     if (nonEmpty.length === 0 || !this.#o.sideEffects) return;
-    if (nonEmpty.length === 1) await this.#o.producer.send({ ...nonEmpty[0]!, acks: -1 });
-    else await this.#o.producer.sendBatch({ topicMessages: nonEmpty, acks: -1 });
+    for (const part of produceParts(nonEmpty)) {
+      if (part.length === 1) await this.#o.producer.send({ topic: part[0]!.topic, messages: [...part[0]!.messages], acks: -1 });
+      else await this.#o.producer.sendBatch({ topicMessages: part.map((t) => ({ topic: t.topic, messages: [...t.messages] })), acks: -1 });
+    }
   }
 }

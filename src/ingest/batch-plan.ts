@@ -9,7 +9,7 @@
  * The activity events are grouped by user, in arrival order, as the store's
  * script takes them.
  */
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage, Message } from 'kafkajs';
 import { featureUpdateMessage, type ChangedField } from '../contracts/feature-update.js';
 import { arrivalOf, originOf, type Origin } from '../contracts/retry-record.js';
 import type { ActivityEvent, ActivityType } from '../features/activity.js';
@@ -127,4 +127,45 @@ export function sumResults(results: Iterable<UserBatchResult>): { applied: numbe
     t.redelivered += r.redelivered;
   }
   return t;
+}
+
+/** Bytes of messages per produce: half of Kafka's default limit on one record batch (1 MB). */
+export const PRODUCE_BYTES = 512 * 1024;
+
+type TopicMessages = { readonly topic: string; readonly messages: readonly Message[] };
+
+/** What a message weighs on the wire, near enough: key, value and headers. */
+function weight(m: Message): number {
+  let bytes = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [name, v] of Object.entries(m.headers ?? {})) bytes += name.length + String(v ?? '').length;
+  return bytes;
+}
+
+/**
+ * Splits what is to be produced into produces of at most `budget` bytes, in
+ * order: a whole batch handed to the retry topic in one produce would exceed
+ * the broker's limit and be refused for good. Small sends stay one produce.
+ */
+export function produceParts(topicMessages: readonly TopicMessages[], budget = PRODUCE_BYTES): TopicMessages[][] {
+  const parts: TopicMessages[][] = [];
+  let part: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let run: Message[] = [];
+    for (const m of messages) {
+      const w = weight(m);
+      if (bytes + w > budget && bytes > 0) {
+        if (run.length > 0) part.push({ topic, messages: run });
+        parts.push(part);
+        part = [];
+        run = [];
+        bytes = 0;
+      }
+      run.push(m);
+      bytes += w;
+    }
+    if (run.length > 0) part.push({ topic, messages: run });
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }

@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { ActivityEventSchema as ActivitySchema, fieldErrorsOf, instant } from '../contracts/activity-event.js';
 import { DebeziumEnvelopeSchema, DebeziumRowSchema, SKIPPED_OPS } from '../contracts/cdc-change-event.js';
 import { ProfileEventSchema } from '../contracts/profile-event.js';
-import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
+import { ACTIVITY_TYPES, ITEM_TYPES, type ActivityEvent, type ActivityType } from '../features/activity.js';
 import type { ProfileUpdate } from '../features/apply.js';
 import { DecodeError } from '../errors.js';
 
@@ -43,6 +43,32 @@ export function debeziumInstant(v: number | string): number {
   return v;
 }
 
+const TYPES: ReadonlySet<string> = new Set(ACTIVITY_TYPES);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(['eventId', 'userId', 'type', 'itemId', 'category', 'occurredAt', 'source', 'props']);
+const text = (v: unknown, max: number, min = 1): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
+
+/**
+ * The usual activity event (text ids, an epoch-ms time, no props and no
+ * other fields) checked in one look, with the result the schema gives it;
+ * anything else is undefined, for the schema to decide and explain.
+ * Validating every event with zod costs more than parsing it.
+ */
+function plainActivity(json: Record<string, unknown>): ActivityEvent | undefined {
+  for (const key in json) if (!KNOWN_FIELDS.has(key)) return undefined;
+  const { eventId, userId, type, itemId, category, occurredAt, source } = json;
+  if (!text(eventId, 256) || !text(userId, 256) || typeof type !== 'string' || !TYPES.has(type)) return undefined;
+  if (typeof occurredAt !== 'number' || !Number.isSafeInteger(occurredAt) || occurredAt < 0 || json.props !== undefined) return undefined;
+  if ((itemId !== undefined && !text(itemId, 256)) || (category !== undefined && !text(category, 128)) || (source !== undefined && !text(source, 128, 0))) return undefined;
+  if (itemId === undefined && ITEM_TYPES.has(type as ActivityType)) return undefined;
+  // The schema's field order, absent ones left out, as it builds its result.
+  const event: Record<string, unknown> = { eventId, userId, type };
+  if (itemId !== undefined) event.itemId = itemId;
+  if (category !== undefined) event.category = category;
+  event.occurredAt = occurredAt;
+  if (source !== undefined) event.source = source;
+  return event as unknown as ActivityEvent;
+}
+
 const isEnvelope = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && ('op' in v || ('payload' in v && 'schema' in v));
 
@@ -53,7 +79,7 @@ const isEnvelope = (v: unknown): v is Record<string, unknown> =>
 export function decodeActivity(raw: Buffer | null, typeMap: Readonly<Record<string, ActivityType>>): Decoded<ActivityEvent> {
   const json = parseJson(raw);
   if (json === null) return { kind: 'skip', reason: 'tombstone' };
-  if (!isEnvelope(json)) return { kind: 'event', value: check(ActivitySchema, json, 'activity event') };
+  if (!isEnvelope(json)) return { kind: 'event', value: plainActivity(json as Record<string, unknown>) ?? check(ActivitySchema, json, 'activity event') };
 
   const body = 'payload' in json && 'schema' in json ? json.payload : json;
   if (body === null) return { kind: 'skip', reason: 'tombstone' };

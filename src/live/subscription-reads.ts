@@ -25,15 +25,26 @@ export interface SubscriptionReadsOptions {
   readonly metrics: Metrics;
 }
 
+type Key = { readonly userId: string; readonly whole: boolean };
+
 export function createSubscriptionReads(o: SubscriptionReadsOptions): LiveDeps {
-  const loader = new DataLoader<string, UserState>(
-    async (ids) => (await o.store.loadMany(ids)).map((s) => s ?? DEFAULT_USER_STATE),
+  // Every subscriber of a user wakes on the same update: one read per user in a batch, the
+  // collections only for users some subscription selects them of.
+  const loader = new DataLoader<Key, UserState>(
+    async (keys) => {
+      const userIds = [...new Set(keys.map((k) => k.userId))];
+      const whole = new Set(keys.filter((k) => k.whole).map((k) => k.userId));
+      const scalarsOnly = new Set(userIds.filter((id) => !whole.has(id)));
+      const states = await o.store.loadMany(userIds, scalarsOnly.size > 0 ? { scalarsOnly } : undefined);
+      const byId = new Map(userIds.map((id, i) => [id, states[i] ?? DEFAULT_USER_STATE]));
+      return keys.map((k) => byId.get(k.userId)!);
+    },
     { cache: false, maxBatchSize: o.maxBatchSize },
   );
   o.hub.on('superseded', () => o.metrics.live.superseded.inc());
   return {
     hub: o.hub,
-    load: (userId) => loader.load(userId),
+    load: (userId, whole) => loader.load({ userId, whole }),
     itemGraph: createItemGraphLoader(o.itemGraph, { maxBatchSize: o.maxBatchSize, trendingCount: trendingCount(o), clock: Date.now, cache: false }),
     pushed(field, eventTime) {
       o.metrics.live.pushes.inc({ field });

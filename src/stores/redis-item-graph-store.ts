@@ -1,7 +1,8 @@
 /**
  * The item graph in Redis: one sorted set per item and relation, trimmed to
- * the M strongest by a script over that one key, and one trending sorted set.
- * A batch's delta is one pipeline (one round trip) of single-slot scripts,
+ * the M strongest by one script per item over its two lists (one hash tag),
+ * and one trending sorted set.
+ * A delta is one pipeline (one round trip) of single-slot scripts,
  * so it runs unchanged on Redis Cluster. The steps are not atomic together:
  * see the README on what a crash between them means.
  */
@@ -22,6 +23,24 @@ export interface RedisItemGraphStoreOptions {
 /** A sorted set's WITHSCORES reply as items, scores times `scale`. */
 const scored = (flat: readonly string[], scale = 1): ScoredItem[] => zsetEntries(flat).map(([itemId, score]) => ({ itemId, score: score * scale }));
 
+const NON_ASCII = /[\u0080-\uffff]/;
+/** Redis orders sorted set members by their bytes: as JavaScript orders ASCII text. */
+const byBytes = (a: string, b: string): number =>
+  NON_ASCII.test(a) || NON_ASCII.test(b) ? Buffer.compare(Buffer.from(a), Buffer.from(b)) : a < b ? -1 : a > b ? 1 : 0;
+
+/**
+ * One relation's part of add-neighbours' arguments: the count, then the
+ * pairs, in the sorted set's descending order (heaviest first, on equal
+ * weight the greater id) when there are more than M: the script then writes
+ * only what can make the cut (see its header).
+ */
+function neighbourArgs(weights: ReadonlyMap<string, number>, m: number): (string | number)[] {
+  const pairs = [...weights];
+  if (pairs.length > m) pairs.sort((a, b) => b[1] - a[1] || byBytes(b[0], a[0]));
+  const args: (string | number)[] = [pairs.length];
+  for (const [neighbour, w] of pairs) args.push(neighbour, w);
+  return args;
+}
 
 export function createRedisItemGraphStore(options: RedisItemGraphStoreOptions): ItemGraphStore {
   const redis = defineScripts(options.redis);
@@ -33,10 +52,7 @@ export function createRedisItemGraphStore(options: RedisItemGraphStoreOptions): 
       const pipeline = redis.pipeline();
       for (const [itemId, relations] of delta.edges) {
         const k = keys.item(itemId);
-        for (const relation of ['viewed', 'bought'] as const) {
-          const weights = relations[relation];
-          if (weights.size > 0) pipeline.addNeighbours(k[relation], p.neighbours, ...[...weights].flat());
-        }
+        pipeline.addNeighbours(k.viewed, k.bought, p.neighbours, ...neighbourArgs(relations.viewed, p.neighbours), ...neighbourArgs(relations.bought, p.neighbours));
       }
       if (delta.popularity.size > 0) {
         const t = keys.trending;

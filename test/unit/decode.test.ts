@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ActivityEventSchema } from '../../src/contracts/activity-event.js';
+import { ACTIVITY_TYPES } from '../../src/features/activity.js';
 import { loadConfig } from '../../src/config.js';
 import { DecodeError } from '../../src/errors.js';
 import { debeziumInstant, decodeActivity, decodeProfile } from '../../src/ingest/decode.js';
@@ -144,5 +147,34 @@ describe('profile events', () => {
     });
     expect(decodeProfile(json({ userId: 'u1', updatedAt: '2026-11-20T12:00:00.123Z' }))).toMatchObject({ value: { profileVersion: T, vip: false } });
     expect(() => decodeProfile(json({ userId: 'u1', vip: true }))).toThrow(/version or updatedAt/);
+  });
+});
+
+describe('activity events: the quick check agrees with the schema', () => {
+  const value = fc.oneof(
+    fc.constantFrom(undefined, null, '', 'x', 'VIEW', 'PURCHASE', 'LOGIN', 'nope', 0, -1, 1.5, 7, T, 2 ** 53, '2026-11-20T12:00:00Z', true, [], {}),
+    fc.string({ maxLength: 3 }),
+    fc.string({ minLength: 120, maxLength: 300 }),
+    fc.integer(),
+  );
+  const field = fc.constantFrom('eventId', 'userId', 'type', 'itemId', 'category', 'occurredAt', 'source', 'props', 'extra');
+  const event = fc.record({ eventId: value, userId: value, type: fc.constantFrom(...ACTIVITY_TYPES, 'NOPE'), itemId: value, category: value, occurredAt: value, source: value }, { requiredKeys: [] });
+
+  it('gives exactly what the schema gives (same fields, same order), or fails as the schema does', () => {
+    fc.assert(
+      fc.property(event, fc.dictionary(field, value, { maxKeys: 2 }), (e, more) => {
+        const input = JSON.parse(JSON.stringify({ ...e, ...more })) as unknown;
+        const parsed = ActivityEventSchema.safeParse(input);
+        const decode = () => decodeActivity(Buffer.from(JSON.stringify(input)), typeMap);
+        if (!parsed.success) {
+          expect(decode).toThrow(DecodeError);
+          return;
+        }
+        const decoded = decode();
+        expect(decoded).toEqual({ kind: 'event', value: parsed.data });
+        expect(Object.keys((decoded as { value: object }).value)).toEqual(Object.keys(parsed.data));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

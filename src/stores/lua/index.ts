@@ -16,7 +16,7 @@ const SCRIPTS = {
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
   markDirty: { numberOfKeys: 1, lua: source('mark-dirty') },
   dirtyClock: { numberOfKeys: 1, lua: source('dirty-clock') },
-  addNeighbours: { numberOfKeys: 1, lua: source('add-neighbours') },
+  addNeighbours: { numberOfKeys: 2, lua: source('add-neighbours') },
   addTrending: { numberOfKeys: 2, lua: source('add-trending') },
 } as const;
 
@@ -31,7 +31,7 @@ declare module 'ioredis' {
     completeClaims(claims: string, leases: string, ...userIds: string[]): Result<number, Context>;
     markDirty(dirty: string, ...userIds: string[]): Result<number, Context>;
     dirtyClock(dirty: string): Result<number, Context>;
-    addNeighbours(list: string, max: Arg, ...neighbourWeightPairs: Arg[]): Result<number, Context>;
+    addNeighbours(viewed: string, bought: string, max: Arg, ...countsAndPairs: Arg[]): Result<number, Context>;
     addTrending(items: string, epoch: string, halfLife: Arg, size: Arg, refTime: Arg, rebaseAt: Arg, ...itemPopularityPairs: Arg[]): Result<number, Context>;
   }
 }
