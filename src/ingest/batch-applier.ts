@@ -221,8 +221,7 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
   }
 
   async #send(topic: string, messages: Message[]): Promise<void> {
-    // A failed batch can be a whole fetch (4 MB a partition): handed on in one produce, it passes the broker's message.max.bytes.
-    for (let i = 0; i < messages.length; i += 200) await this.#sendAll([{ topic, messages: messages.slice(i, i + 200) }]);
+    await this.#sendAll([{ topic, messages }]);
   }
 
   async #sendAll(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
