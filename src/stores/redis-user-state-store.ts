@@ -3,11 +3,12 @@
  * call costs one round trip however many users it touches; each user's change
  * is one Lua script over that user's keys (one hash slot).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { FeatureParams } from '../features/params.js';
 import { ACTIVITY_TYPES } from '../features/activity.js';
 import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
+import { connectRedis as connectTo } from './redis-connection.js';
 import { defineScripts } from './lua/index.js';
 import { decodeState, encodeStateFields, flatPairs, numberRecord, recentTriples, replies, stampField, stringRecord, zsetRecord, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserStateStore } from './user-state.js';
@@ -166,15 +167,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
   };
 }
 
-/**
- * A client with the service's defaults: bounded command time and retries, so
- * a dead Redis fails fast; connection errors go to `onError` (ioredis keeps
- * reconnecting by itself).
- */
+/** A single-node client with the service's defaults (see redis-connection.ts), for callers that hold a URL alone. */
 export function connectRedis(url: string, commandTimeoutMs: number, onError: (error: Error) => void = () => undefined): Redis {
-  // A command whose reply was lost with the connection fails rather than being sent again on reconnect:
-  // after a restart the server is another one, and a write must not land there unchecked.
-  const redis = new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false });
-  redis.on('error', onError);
-  return redis;
+  return connectTo({ url, clusterNodes: [], commandTimeoutMs }, onError);
 }
