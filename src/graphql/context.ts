@@ -15,8 +15,11 @@ export interface LiveDeps {
   /**
    * The user's state now (never a cached read: each push must show the newest);
    * `whole` includes buckets, recent items and categories, else only the scalars.
+   * With `atLeast`, a state older than that version (a copy served while
+   * Redis failed, the user's update announced before its read could see it)
+   * is read again for a while before it is returned.
    */
-  load(userId: string, whole: boolean): Promise<UserState>;
+  load(userId: string, whole: boolean, atLeast?: number): Promise<UserState>;
   /** The item graph, never cached either; batched across the subscriptions of one tick. */
   readonly itemGraph: ItemGraphLoader;
   /** Called on every message pushed, with the time of the event behind it. */

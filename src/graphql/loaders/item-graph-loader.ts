@@ -28,7 +28,7 @@ export interface ItemGraphLoaderOptions {
 
 const keyOf = (k: ItemGraphKey) => (k === 'trending' ? 'trending' : `${k.relation}:${k.itemId}`);
 
-export function createItemGraphLoader(store: ItemGraphStore, o: ItemGraphLoaderOptions): ItemGraphLoader {
+export function createItemGraphLoader(store: Pick<ItemGraphStore, 'read'>, o: ItemGraphLoaderOptions): ItemGraphLoader {
   return new DataLoader<ItemGraphKey, ScoredItem[], string>(
     async (keys) => {
       o.onBatch?.(keys.length);

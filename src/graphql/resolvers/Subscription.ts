@@ -79,7 +79,7 @@ const states = (live: LiveDeps, userId: string, since: number, whole: boolean) =
     }
     for await (const pending of mailbox) {
       if (pending.version <= last) continue;
-      const state = await live.load(userId, whole);
+      const state = await live.load(userId, whole, pending.version);
       if (state.version <= last) continue;
       last = state.version;
       yield { state, eventTime: pending.eventTime };
