@@ -44,7 +44,7 @@ const READ_ATTEMPTS = 30;
 const readBackoff = () => new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 });
 
 export function createSubscriptionReads(o: SubscriptionReadsOptions): LiveDeps {
-  const readRetry = retry(handleWhen(isRetriable), { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff(), unref: true });
+  const readRetry = retry(handleWhen(isRetriable), { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff() });
   // Every subscriber of a user wakes on the same update: one read per user in a batch, the
   // collections only for users some subscription selects them of.
   const loader = new DataLoader<Key, UserState>(
@@ -65,7 +65,7 @@ export function createSubscriptionReads(o: SubscriptionReadsOptions): LiveDeps {
     load(userId, whole, atLeast) {
       if (atLeast === undefined) return loader.load({ userId, whole });
       const behind = handleWhenResult((state) => (state as UserState).version < atLeast);
-      return retry(behind, { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff(), unref: true }).execute(() => loader.load({ userId, whole }));
+      return retry(behind, { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff() }).execute(() => loader.load({ userId, whole }));
     },
     itemGraph: createItemGraphLoader({ read: (keys, trending, now) => readRetry.execute(() => o.itemGraph.read(keys, trending, now)) }, { maxBatchSize: o.maxBatchSize, trendingCount: trendingCount(o), clock: Date.now, cache: false }),
     pushed(field, eventTime) {
