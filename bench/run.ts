@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { summarise } from './summary.js';
 
-const BENCHES = ['processor', 'popular-item', 'entities', 'push', 'collector', 'cdc'] as const;
+const BENCHES = ['processor', 'popular-item', 'entities', 'push', 'collector', 'cdc', 'cluster'] as const;
 const [name, ...rest] = process.argv.slice(2);
 if (!BENCHES.includes(name as (typeof BENCHES)[number])) {
   process.stderr.write(`usage: npm run bench -- <${BENCHES.join('|')}> [--repeat N] [options]\n`);
