@@ -13,15 +13,15 @@
  *     (heartbeating, committing nothing) until it does or the consumer stops;
  *     if it answers, the batch's messages go to the retry topic (or, out of
  *     attempts, to the dead-letter topic) so fresh data keeps flowing;
- *  4. add what the batch's fresh item events mean to the item graph
- *     (co-occurrence and trending; see features/cooccurrence.ts) and name the
- *     items whose lists changed on the item-updates topic;
- *  5. publish one feature update per user of the batch.
+ *  4. publish one feature update per user of the batch, and meanwhile add
+ *     what the batch's fresh item events mean to the item graph
+ *     (co-occurrence and trending; see features/cooccurrence.ts), then name
+ *     the items whose lists changed on the item-updates topic.
  *
  * The caller resolves and commits offsets only after `apply` returns `done`:
  * every message is then applied, or durably handed to another topic.
  *
- * The plan (1, 5) is pure, in batch-plan.ts; what a failed write comes to
+ * The plan (1, 4) is pure, in batch-plan.ts; what a failed write comes to
  * (3) is outcome-policy.ts; the kafkajs payload is adapted in kafka-batch.ts.
  */
 import { EventEmitter } from 'node:events';
@@ -165,16 +165,14 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
       totals = sumResults(results.values());
       totals.applied += versions.filter((v) => v > 0).length;
       stale = versions.filter((v) => v === 0).length;
-      let itemUpdates: Message[] = [];
-      if (this.#o.graph && totals.applied > 0) {
-        const events = new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)]));
-        itemUpdates = await this.#recordGraph(this.#o.graph, results, events, control);
-      }
-      // Every notice in one produce: a push waits for one round trip to Kafka, not two or three.
-      await this.#sendAll([
-        { topic: this.#o.topics.itemUpdates, messages: itemUpdates },
-        { topic: this.#o.topics.featureUpdates, messages: [...activityUpdates(results, byUser, this.#clock()), ...profileUpdates(profiles.map((p) => p.update), versions, this.#clock())] },
-      ]);
+      // A user's push needs only the user's state, now written: its notice goes out while the item
+      // graph is written, and the changed items are named once that write lands.
+      const notified = this.#send(this.#o.topics.featureUpdates, [...activityUpdates(results, byUser, this.#clock()), ...profileUpdates(profiles.map((p) => p.update), versions, this.#clock())]);
+      const graphWritten = this.#o.graph && totals.applied > 0 ? this.#recordGraph(this.#o.graph, results, new Map([...byUser].map(([userId, ds]) => [userId, ds.map((d) => d.event)])), control) : Promise.resolve([]);
+      const [sent, itemUpdates] = await Promise.allSettled([notified, graphWritten]);
+      if (sent.status === 'rejected') throw sent.reason;
+      if (itemUpdates.status === 'rejected') throw itemUpdates.reason;
+      await this.#send(this.#o.topics.itemUpdates, itemUpdates.value);
     }
     const { skipped, expired, future } = plan;
     this.emit('batch', { topic, partition, messages: messages.length, ...totals, stale, expired, future, skipped, deadLetters, retried, durationMs: this.#clock() - started });
