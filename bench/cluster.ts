@@ -29,7 +29,7 @@ import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js
 import { createLogger } from '../src/observability/logger.js';
 import { eventFile, isolatedEnv, toMessage } from '../test/support/processor-harness.js';
 import { startServiceProcess, type ServiceProcess } from '../test/support/service-process.js';
-import { benchServers, machine } from './support.js';
+import { benchServers, machine, startBareConsumer } from './support.js';
 import { median } from './summary.js';
 
 interface Case {
@@ -106,17 +106,7 @@ async function drainBare(kafka: Kafka, admin: Admin, topic: string, groupId: str
   const consumer = kafka.consumer({ groupId });
   let first = 0;
   consumer.on(consumer.events.START_BATCH_PROCESS, () => (first ||= performance.now()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async (p) => {
-      for (const m of p.batch.messages) JSON.parse(m.value!.toString());
-      p.resolveOffset(p.batch.lastOffset());
-      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
-    },
-  });
+  await startBareConsumer(consumer, topic);
   while ((await committed(admin, groupId, topic)) < events) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - first) / 1000;
   await consumer.disconnect();

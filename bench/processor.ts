@@ -22,7 +22,7 @@ import { createRedisItemGraphStore } from '../src/stores/redis-item-graph-store.
 import { connectRedis, createRedisUserStateStore } from '../src/stores/redis-user-state-store.js';
 import type { Config } from '../src/config.js';
 import { caughtUp, eventFile, produce, toMessage } from '../test/support/processor-harness.js';
-import { benchConfig, benchServers, machine, withCpu } from './support.js';
+import { benchConfig, benchServers, machine, startBareConsumer, withCpu } from './support.js';
 import { median } from './summary.js';
 
 const logger = createLogger('silent');
@@ -44,19 +44,7 @@ async function drain(kafka: Kafka, consumer: Consumer, groupId: string, topic: s
 
 async function bare(kafka: Kafka, topic: string, groupId: string): Promise<number> {
   const consumer = kafka.consumer({ groupId });
-  const seconds = await drain(kafka, consumer, groupId, topic, async () => {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (p) => {
-        for (const m of p.batch.messages) JSON.parse(m.value!.toString());
-        p.resolveOffset(p.batch.lastOffset());
-        await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
-      },
-    });
-  });
+  const seconds = await drain(kafka, consumer, groupId, topic, () => startBareConsumer(consumer, topic));
   await consumer.disconnect();
   return seconds;
 }

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request, type Agent } from 'node:http';
 import os from 'node:os';
+import type { Consumer } from 'kafkajs';
 import { loadConfig, type Config } from '../src/config.js';
 import { startLocalServices } from '../src/dev/local-services.js';
 import { isolatedEnv } from '../test/support/processor-harness.js';
@@ -51,6 +52,24 @@ export async function startServer(script: string, env: Record<string, string>, r
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { url, child };
+}
+
+/**
+ * Starts the baseline under a processor: a kafkajs consumer that only parses
+ * each message and commits, reading `topic` from its beginning.
+ */
+export async function startBareConsumer(consumer: Consumer, topic: string): Promise<void> {
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async (p) => {
+      for (const m of p.batch.messages) JSON.parse(m.value!.toString());
+      p.resolveOffset(p.batch.lastOffset());
+      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+    },
+  });
 }
 
 /** The app key the benchmarks' collectors accept, with limits set out of reach. */
