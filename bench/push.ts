@@ -147,9 +147,20 @@ async function main(): Promise<void> {
   const clients: Client[] = [];
   const rss: Record<string, number> = { subscribers0: Math.round(rssMb(api.child.pid!)) };
   let ready = 0;
+  /** Why subscribers ended, by message: a subscriber that never got its snapshot says so here. */
+  const failures = new Map<string, number>();
+  const failed = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+  // A close event (code, reason), an error event (message, error) or an Error.
+  const describe = (e: unknown) => {
+    const { code, reason, message, error } = (e ?? {}) as { code?: number; reason?: string; message?: string; error?: { code?: string } };
+    return [code, reason, message, error?.code].filter((x) => x !== undefined && x !== '').join(' ') || String(e);
+  };
   async function openSubscribers(total: number): Promise<void> {
     for (let i = clients.length; i < total; i++) {
-      const client = createClient({ url: wsUrl, webSocketImpl: SpreadWebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}`, 'router-authorization': ROUTER_SECRET }, onNonLazyError: () => undefined });
+      const client = createClient({
+        url: wsUrl, webSocketImpl: SpreadWebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}`, 'router-authorization': ROUTER_SECRET },
+        onNonLazyError: (e) => failed(`socket: ${describe(e)}`),
+      });
       clients.push(client);
       let first = true;
       client.subscribe<{ userActivityChanged: { features: { lastActivity: { at: string } | null } } }>(
@@ -164,7 +175,7 @@ async function main(): Promise<void> {
             const at = data?.userActivityChanged.features.lastActivity?.at;
             if (measuring && at) latencies.push(Date.now() - Date.parse(at));
           },
-          error: () => undefined,
+          error: (e) => failed(`subscription: ${Array.isArray(e) ? (e as { message: string }[]).map((x) => x.message).join('; ') : e instanceof Error ? e.message : JSON.stringify(e)}`),
           complete: () => undefined,
         },
       );
@@ -172,7 +183,7 @@ async function main(): Promise<void> {
     }
     const deadline = Date.now() + 120_000;
     while (ready < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (ready < total) process.stderr.write(`only ${ready} of ${total} subscribers got their snapshot\n`);
+    if (ready < total) process.stderr.write(`only ${ready} of ${total} subscribers got their snapshot; ended: ${JSON.stringify(Object.fromEntries(failures))}\n`);
     rss[`subscribers${total}`] = Math.round(rssMb(api.child.pid!));
   }
 
