@@ -38,6 +38,9 @@ import type { Metrics } from '../observability/metrics.js';
 import { readiness, type DependencyCheck } from '../observability/health.js';
 import { startSubscriptionServer, type SocketLimits } from './websocket.js';
 
+
+/** Pending connections the kernel may queue for accept (see the listen call). */
+const ACCEPT_BACKLOG = 4096;
 export interface ApiServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
@@ -199,7 +202,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
 
   const ws = o.subscriptions ? startSubscriptionServer({ limits: o.subscriptions, httpServer, path: '/graphql', policy, metrics: o.metrics, logger: o.logger }) : undefined;
 
-  httpServer.listen(o.port, o.host);
+  // Clients reconnect together after an instance restarts: a deeper accept queue than Node's 511
+  // (the kernel caps it at net.core.somaxconn) keeps a burst of handshakes from being reset.
+  httpServer.listen({ port: o.port, host: o.host, backlog: ACCEPT_BACKLOG });
   await once(httpServer, 'listening');
   const { port } = httpServer.address() as AddressInfo;
   return {
