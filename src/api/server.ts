@@ -38,9 +38,9 @@ import type { Metrics } from '../observability/metrics.js';
 import { readiness, type DependencyCheck } from '../observability/health.js';
 import { startSubscriptionServer, type SocketLimits } from './websocket.js';
 
-
 /** Pending connections the kernel may queue for accept (see the listen call). */
 const ACCEPT_BACKLOG = 4096;
+
 export interface ApiServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
