@@ -83,7 +83,7 @@ export interface ApplierGraph {
 
 export interface ApplierOptions {
   readonly store: UserStateStore;
-  readonly producer: Pick<RenewingProducer, 'send' | 'sendBatch'>;
+  readonly producer: Pick<RenewingProducer, 'send'>;
   readonly topics: { readonly profile: string; readonly activityRetry: string; readonly activityDlq: string; readonly featureUpdates: string; readonly itemUpdates: string };
   /** Absent when recommendations are off: no item graph is kept. */
   readonly graph?: ApplierGraph | undefined;
@@ -218,16 +218,9 @@ export class BatchApplier extends EventEmitter<ApplierEvents> {
     return deadLetter(origin, e, this.#o.instanceId, this.#clock());
   }
 
+  /** `messages` to `topic` with acks = all, in produces under the broker's size limit. */
   async #send(topic: string, messages: Message[]): Promise<void> {
-    await this.#sendAll([{ topic, messages }]);
-  }
-
-  async #sendAll(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
-    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
-    if (nonEmpty.length === 0 || !this.#o.sideEffects) return;
-    for (const part of produceParts(nonEmpty)) {
-      if (part.length === 1) await this.#o.producer.send({ topic: part[0]!.topic, messages: [...part[0]!.messages], acks: -1 });
-      else await this.#o.producer.sendBatch({ topicMessages: part.map((t) => ({ topic: t.topic, messages: [...t.messages] })), acks: -1 });
-    }
+    if (messages.length === 0 || !this.#o.sideEffects) return;
+    for (const [part] of produceParts([{ topic, messages }])) await this.#o.producer.send({ topic, messages: [...part!.messages], acks: -1 });
   }
 }
