@@ -29,7 +29,7 @@ import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js
 import { createLogger } from '../src/observability/logger.js';
 import { eventFile, isolatedEnv, toMessage } from '../test/support/processor-harness.js';
 import { startServiceProcess, type ServiceProcess } from '../test/support/service-process.js';
-import { benchServers, machine, startBareConsumer } from './support.js';
+import { PROCESSOR_NODE_FLAGS, benchServers, machine, startBareConsumer } from './support.js';
 import { median } from './summary.js';
 
 interface Case {
@@ -148,7 +148,7 @@ function run(c: Case, base: Record<string, string>, kafka: Kafka, admin: Admin, 
   return withTopics(kafka, admin, id, async (topicsEnv, topic) => {
     const env = { ...base, ...topicsEnv, ...c.redis };
     const children: ServiceProcess[] = Array.from({ length: c.processors }, (_, i) =>
-      startServiceProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], { ...env, ROLES: 'processor', INSTANCE_ID: `${id}-${i}` }),
+      startServiceProcess(process.execPath, [...PROCESSOR_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], { ...env, ROLES: 'processor', INSTANCE_ID: `${id}-${i}` }),
     );
     try {
       const deadline = Date.now() + 120_000;

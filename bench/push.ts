@@ -38,7 +38,7 @@ import WebSocket from 'ws';
 import { createKafka, ensureTopics, serviceTopics } from '../src/ingest/kafka.js';
 import { measureMemory } from './push-memory.js';
 import { createLogger } from '../src/observability/logger.js';
-import { COLLECTOR_READY, benchCollectorEnv, benchConfig, benchServers, machine, postEvents, startServer } from './support.js';
+import { COLLECTOR_READY, PROCESSOR_NODE_FLAGS, benchCollectorEnv, benchConfig, benchServers, machine, postEvents, startServer } from './support.js';
 import { percentile } from './summary.js';
 
 const JWT_SECRET = 'bench-secret-that-is-at-least-32-bytes';
@@ -48,7 +48,7 @@ const QUERY = `subscription ($id: ID!) { userActivityChanged(userId: $id) { feat
 
 /** The processor role: it prints no address, so it is not waited for (the API's snapshot waits on Kafka anyway). */
 function startProcessor(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['dist/main.js', '--role', 'processor'], {
+  return spawn(process.execPath, [...PROCESSOR_NODE_FLAGS, 'dist/main.js', '--role', 'processor'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, APOLLO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
