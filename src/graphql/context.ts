@@ -17,9 +17,9 @@ export interface LiveDeps {
    * `whole` includes buckets, recent items and categories, else only the scalars.
    * With `atLeast`, a state older than that version (a copy served while
    * Redis failed, the user's update announced before its read could see it)
-   * is read again for a while before it is returned.
+   * is read again for a while before it is returned, unless `ended` aborts.
    */
-  load(userId: string, whole: boolean, atLeast?: number): Promise<UserState>;
+  load(userId: string, whole: boolean, atLeast?: number, ended?: AbortSignal): Promise<UserState>;
   /** The item graph, never cached either; batched across the subscriptions of one tick. */
   readonly itemGraph: ItemGraphLoader;
   /** Called on every message pushed, with the time of the event behind it. */

@@ -62,10 +62,10 @@ export function createSubscriptionReads(o: SubscriptionReadsOptions): LiveDeps {
   o.hub.on('superseded', () => o.metrics.live.superseded.inc());
   return {
     hub: o.hub,
-    load(userId, whole, atLeast) {
+    load(userId, whole, atLeast, ended) {
       if (atLeast === undefined) return loader.load({ userId, whole });
       const behind = handleWhenResult((state) => (state as UserState).version < atLeast);
-      return retry(behind, { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff() }).execute(() => loader.load({ userId, whole }));
+      return retry(behind, { maxAttempts: READ_ATTEMPTS - 1, backoff: readBackoff() }).execute(() => loader.load({ userId, whole }), ended);
     },
     itemGraph: createItemGraphLoader({ read: (keys, trending, now) => readRetry.execute(() => o.itemGraph.read(keys, trending, now)) }, { maxBatchSize: o.maxBatchSize, trendingCount: trendingCount(o), clock: Date.now, cache: false }),
     pushed(field, eventTime) {

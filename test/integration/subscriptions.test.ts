@@ -181,4 +181,24 @@ describe('subscriptions on real Kafka and Redis', () => {
     slow.close();
     await fast.client.dispose();
   });
+
+  it('ends a subscription as soon as its client completes it or closes the socket, with no update to its user', async () => {
+    // An instance of its own, so the gauge counts only this test's subscriptions.
+    const c = await startLiveApi(config);
+    try {
+      const open = async () => (await c.metrics.live.subscriptions.get()).values[0]?.value ?? 0;
+      const ws = wsClient(c.wsUrl, { authorization: `Bearer ${await token('ops', 'activity:read:any')}` });
+      const quiet = ['quiet-1', 'quiet-2', 'quiet-3'].map((id) => subscribe<Changed>(ws.client, QUERY, { id }));
+      for (const q of quiet) await q.count(1);
+      expect(await open()).toBe(3);
+
+      quiet[0]!.stop();
+      await waitFor(async () => (await open()) === 2, { what: 'the completed subscription to end' });
+      // Every subscription of a closed socket ends, not only the first.
+      await ws.client.dispose();
+      await waitFor(async () => (await open()) === 0, { what: 'the closed socket’s subscriptions to end' });
+    } finally {
+      await c.stop();
+    }
+  });
 });

@@ -61,4 +61,20 @@ describe('subscription reads', () => {
     expect((await second.live.load('u1', false, 5)).version).toBe(6);
     expect(second.reads()).toBe(1);
   });
+
+  it('stops reading again for an announced version once the subscription has ended (its client left)', async () => {
+    const { live, reads } = scripted([3]);
+    const ended = new AbortController();
+    const read = live.load('u1', true, 5, ended.signal);
+    await expect.poll(reads).toBeGreaterThanOrEqual(2);
+    ended.abort();
+    const abortedAt = Date.now();
+    // The backoff under way runs out (at most 1 s), one last read, then the state as it is.
+    expect((await read).version).toBe(3);
+    expect(Date.now() - abortedAt).toBeLessThan(1_500);
+    const after = reads();
+    // Still reading, the next try would come within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(reads()).toBe(after);
+  });
 });

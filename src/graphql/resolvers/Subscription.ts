@@ -24,6 +24,7 @@ import type { GraphQLContext, LiveDeps } from '../context.js';
 import { requirePrivate } from '../guards.js';
 import { recommendationsOf } from '../loaders/item-graph-loader.js';
 import { recommendationParent, type RecommendationParent, type UserParent } from '../parents.js';
+import { endable } from '../subscriptions/endable.js';
 import { TRENDING, type Mailbox } from '../subscriptions/hub.js';
 import { PUSH_KEY } from '../subscriptions/shared-pushes.js';
 
@@ -56,21 +57,30 @@ function liveOf(ctx: GraphQLContext): LiveDeps {
   return ctx.live;
 }
 
-/** A mailbox on the hub for `userId`, open (and counted) while `body` runs. */
-async function* withMailbox<T>(live: LiveDeps, userId: string, body: (mailbox: Mailbox) => AsyncGenerator<T>): AsyncGenerator<T> {
+/**
+ * A mailbox on the hub for `userId`, open (and counted) while `body` runs,
+ * and closed as soon as `ended` aborts (the client left): a body waiting on
+ * it then ends at once, and a read cut short by it ends quietly.
+ */
+async function* withMailbox<T>(live: LiveDeps, userId: string, ended: AbortSignal, body: (mailbox: Mailbox) => AsyncGenerator<T>): AsyncGenerator<T> {
   const mailbox = live.hub.subscribe(userId);
   live.opened(1);
+  const close = () => void mailbox.return();
+  ended.addEventListener('abort', close, { once: true });
   try {
     yield* body(mailbox);
+  } catch (error) {
+    if (!ended.aborted) throw error;
   } finally {
+    ended.removeEventListener('abort', close);
     await mailbox.return();
     live.opened(-1);
   }
 }
 
 /** The user's states, newest first taken, each newer than the last yielded; the snapshot first. */
-const states = (live: LiveDeps, userId: string, since: number, whole: boolean) =>
-  withMailbox(live, userId, async function* (mailbox): AsyncGenerator<{ state: UserState; eventTime: number }> {
+const states = (live: LiveDeps, userId: string, since: number, whole: boolean, ended: AbortSignal) =>
+  withMailbox(live, userId, ended, async function* (mailbox): AsyncGenerator<{ state: UserState; eventTime: number }> {
     let last = since;
     const snapshot = await live.load(userId, whole);
     if (snapshot.version > last) {
@@ -79,7 +89,7 @@ const states = (live: LiveDeps, userId: string, since: number, whole: boolean) =
     }
     for await (const pending of mailbox) {
       if (pending.version <= last) continue;
-      const state = await live.load(userId, whole, pending.version);
+      const state = await live.load(userId, whole, pending.version, ended);
       if (state.version <= last) continue;
       last = state.version;
       yield { state, eventTime: pending.eventTime };
@@ -87,8 +97,8 @@ const states = (live: LiveDeps, userId: string, since: number, whole: boolean) =
   });
 
 /** The user's list now, then after every wake-up that changes it. */
-const recommendations = (live: LiveDeps, ctx: GraphQLContext, userId: string, limit: number) =>
-  withMailbox(live, userId, async function* (mailbox): AsyncGenerator<{ list: RecommendationParent[]; key: string; eventTime: number }> {
+const recommendations = (live: LiveDeps, ctx: GraphQLContext, userId: string, limit: number, ended: AbortSignal) =>
+  withMailbox(live, userId, ended, async function* (mailbox): AsyncGenerator<{ list: RecommendationParent[]; key: string; eventTime: number }> {
     let sent: string | undefined;
     let eventTime = 0;
     for (;;) {
@@ -109,26 +119,29 @@ const recommendations = (live: LiveDeps, ctx: GraphQLContext, userId: string, li
     }
   });
 
+// Each subscription is `endable`, so that its client leaving ends it at once (see endable.ts).
 export const Subscription: SubscriptionResolvers = {
   userActivityChanged: {
-    subscribe: async function* (_root, { userId, since }, ctx, info) {
-      requirePrivate(ctx, userId);
-      const live = liveOf(ctx);
-      for await (const { state, eventTime } of states(live, userId, since ?? -1, needsCollections(info))) {
-        live.pushed('userActivityChanged', eventTime);
-        yield { userActivityChanged: { id: userId, state } satisfies UserParent, [PUSH_KEY]: `user\n${userId}\n${state.version}` };
-      }
-    },
+    subscribe: (_root, { userId, since }, ctx, info) =>
+      endable(async function* (ended) {
+        requirePrivate(ctx, userId);
+        const live = liveOf(ctx);
+        for await (const { state, eventTime } of states(live, userId, since ?? -1, needsCollections(info), ended)) {
+          live.pushed('userActivityChanged', eventTime);
+          yield { userActivityChanged: { id: userId, state } satisfies UserParent, [PUSH_KEY]: `user\n${userId}\n${state.version}` };
+        }
+      }),
   },
   recommendationsChanged: {
-    subscribe: async function* (_root, { userId, limit }, ctx) {
-      requirePrivate(ctx, userId);
-      const n = listLimit(limit, ctx.recommendations.maxLimit);
-      const live = liveOf(ctx);
-      for await (const { list, key, eventTime } of recommendations(live, ctx, userId, n)) {
-        live.pushed('recommendationsChanged', eventTime);
-        yield { recommendationsChanged: list, [PUSH_KEY]: `recommendations\n${userId}\n${n}\n${key}` };
-      }
-    },
+    subscribe: (_root, { userId, limit }, ctx) =>
+      endable(async function* (ended) {
+        requirePrivate(ctx, userId);
+        const n = listLimit(limit, ctx.recommendations.maxLimit);
+        const live = liveOf(ctx);
+        for await (const { list, key, eventTime } of recommendations(live, ctx, userId, n, ended)) {
+          live.pushed('recommendationsChanged', eventTime);
+          yield { recommendationsChanged: list, [PUSH_KEY]: `recommendations\n${userId}\n${n}\n${key}` };
+        }
+      }),
   },
 };
