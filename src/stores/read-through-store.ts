@@ -16,6 +16,7 @@
  * States served from MongoDB carry `fromDurableCopy` (shown as stale). When
  * MongoDB fails too, the read fails with a DependencyError.
  */
+import { setMaxListeners } from 'node:events';
 import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap } from 'cockatiel';
 import { LRUCache } from 'lru-cache';
 import { DependencyError } from '../errors.js';
@@ -44,13 +45,17 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
     circuitBreaker(handleAll, { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(5) }),
     timeout(o.redisDeadlineMs ?? 300, TimeoutStrategy.Aggressive),
   );
+  // Each read's deadline hangs an abort listener on the signal it is given until the read ends: one
+  // per read in flight, not a leak, so this signal (which never aborts) has no cap for Node to warn at.
+  const reads = new AbortController().signal;
+  setMaxListeners(0, reads);
   const unknown = new LRUCache<string, true>({ max: 100_000, ttl: o.unknownTtlMs ?? 5_000, ttlResolution: 0, perf: { now: clock } });
   const inFlight = new Map<string, Promise<UserProfile | undefined>>();
   let checked: { at: number; online: Promise<boolean> } | undefined;
 
   const isOnline = (): Promise<boolean> => {
     if (!checked || clock() - checked.at >= ttl) {
-      checked = { at: clock(), online: redis.execute(() => online.generation()).then((g) => g !== undefined) };
+      checked = { at: clock(), online: redis.execute(() => online.generation(), reads).then((g) => g !== undefined) };
       checked.online.catch(() => (checked = undefined));
     }
     return checked.online;
@@ -106,7 +111,7 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
       let states: (UserState | undefined)[];
       try {
         if (!(await isOnline())) return await fromMongo(userIds, 'recovering');
-        states = await redis.execute(() => online.loadMany(userIds, options));
+        states = await redis.execute(() => online.loadMany(userIds, options), reads);
       } catch (error) {
         if (error instanceof DependencyError) throw error;
         // A failed or slow read, or the breaker open after several: MongoDB answers instead.

@@ -26,6 +26,21 @@ async function setup(o: ReadThroughOptions = {}) {
 const users = Array.from({ length: 100 }, (_, i) => `u${i}`);
 
 describe('read-through', () => {
+  // First in the file: Node warns once per signal, so a later test would find it already warned.
+  it('keeps a thousand reads in flight without Node warning of a listener leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { store } = await setup();
+      await Promise.all(Array.from({ length: 1000 }, (_, r) => store.loadMany([users[r % 100]!])));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('reads each missing user from MongoDB once for 1,000 concurrent requests, and writes it back', async () => {
     const { redis, queried, store } = await setup();
     const results = await Promise.all(Array.from({ length: 1000 }, (_, r) => store.loadMany([users[r % 100]!, users[(r * 7) % 100]!])));
