@@ -35,6 +35,7 @@ export async function startApiRole(config: Config, kafka: Kafka, stores: Stores,
   // Misses fall through to MongoDB, are written back to Redis, and served.
   const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n), {
     onDegraded: (n, reason) => metrics.degraded.readFallback.inc({ reason }, n),
+    onWriteBackFailed: (userId, err) => logger.warn({ err, userId }, 'a user read from MongoDB was not written back to Redis; the next read tries again'),
   });
   const timed = instrumentUserStateStore(readThrough, metrics.storeDuration, config.adapters === 'memory' ? 'memory' : 'redis');
   const cached = config.api.l1CacheTtlMs > 0 ? createCachedUserStateStore(timed, { ttlMs: config.api.l1CacheTtlMs, max: config.api.l1CacheMax }) : undefined;

@@ -32,6 +32,8 @@ export interface ReadThroughOptions {
   readonly unknownTtlMs?: number;
   /** Called with the number of users served from MongoDB while Redis was lost, failing or being recovered. */
   readonly onDegraded?: (count: number, why: 'recovering' | 'redis-failed') => void;
+  /** Called when a user read from MongoDB could not be written back to Redis (it is still served; the next read tries again). */
+  readonly onWriteBackFailed?: (userId: string, error: unknown) => void;
   readonly clock?: () => number;
 }
 
@@ -78,7 +80,7 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
       wanted.forEach((id, i) => {
         const one = query.then(async (found) => {
           const p = found[i];
-          if (p && writeBack) await online.restore(id, p.snapshot).catch(() => false);
+          if (p && writeBack) await online.restore(id, p.snapshot).catch((error: unknown) => o.onWriteBackFailed?.(id, error));
           return p;
         });
         inFlight.set(id, one);

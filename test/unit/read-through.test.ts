@@ -90,4 +90,13 @@ describe('read-through', () => {
     const down: ProfileStore = { ...real, findMany: async () => Promise.reject(new Error('server selection timed out')) };
     await expect(createReadThroughStore(failing, down, undefined, { generationTtlMs: 0 }).loadMany(['u1'])).rejects.toBeInstanceOf(DependencyError);
   });
+
+  it('serves a user read from MongoDB even when the write-back to Redis fails, and says so', async () => {
+    const { redis, profiles } = await setup();
+    const refusing: UserStateStore = { ...redis, restore: () => Promise.reject(new Error('OOM command not allowed')) };
+    const failed: string[] = [];
+    const store = createReadThroughStore(refusing, profiles, undefined, { generationTtlMs: 0, onWriteBackFailed: (userId) => failed.push(userId) });
+    expect(await store.loadMany(['u1', 'u2'])).toEqual([snapshot(3).state, snapshot(3).state]);
+    expect(failed.sort()).toEqual(['u1', 'u2']);
+  });
 });
