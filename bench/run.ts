@@ -17,7 +17,9 @@ if (!BENCHES.includes(name as (typeof BENCHES)[number])) {
   process.stderr.write(`usage: npm run bench -- <${BENCHES.join('|')}> [--repeat N] [options]\n`);
   process.exit(2);
 }
-const nodeArgs = [...(name === 'processor' || name === 'popular-item' ? PROCESSOR_NODE_FLAGS : []), '--import', 'tsx', `bench/${name}.ts`];
+/** Benchmarks that run a processor in their own process. */
+const RUN_A_PROCESSOR = new Set(['processor', 'popular-item', 'cdc']);
+const nodeArgs = [...(RUN_A_PROCESSOR.has(name!) ? PROCESSOR_NODE_FLAGS : []), '--import', 'tsx', `bench/${name}.ts`];
 const at = rest.indexOf('--repeat');
 if (at >= 0) {
   const repeat = Number(rest[at + 1]);
