@@ -106,6 +106,21 @@ describe('the store layer on a Redis Cluster', () => {
     } finally {
       pids.forEach((pid) => process.kill(pid, 'SIGCONT'));
     }
+    // A thawed replica first works off what it missed: "once they answer" is once each one has
+    // acknowledged its master's whole stream again (its reported offset has caught up).
+    const nodes = cluster.ports.map((port) => new Redis(port, '127.0.0.1'));
+    const caughtUp = async (node: Redis) => {
+      const info = await node.info('replication');
+      if (!/role:master/.test(info)) return true;
+      const end = Number(/master_repl_offset:(\d+)/.exec(info)![1]);
+      const acked = [...info.matchAll(/slave\d+:[^\r\n]*offset=(\d+)/g)].map((m) => Number(m[1]));
+      return acked.length > 0 && acked.every((offset) => offset >= end);
+    };
+    try {
+      await waitFor(async () => (await Promise.all(nodes.map(caughtUp))).every(Boolean), { timeoutMs: 20_000, what: 'the thawed replicas to catch up' });
+    } finally {
+      nodes.forEach((node) => node.disconnect());
+    }
     expect((await store.applyEvents(batch('thawed'), ARRIVAL)).get('thawed')?.applied).toBe(1);
     await Promise.all([store.close(), unwaited.close()]);
   });
