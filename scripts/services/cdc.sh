@@ -99,7 +99,7 @@ start_connect() { # $1=1 keeps the stored source offsets (a restart re-sends fro
   prepare_dir connect "$keep"
   check_port_free connect "$CONNECT_PORT"
   write_connect_config
-  launch connect java -Xms128m -Xmx768m -XX:+UseSerialGC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true \
+  launch connect "${JVM[@]}" -Xms128m -Xmx768m -XX:+UseSerialGC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true \
     -Dconnect.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties" \
     -cp "$CACHE/connect/libs/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties"
 }

@@ -149,7 +149,7 @@ start_kafka-cluster() {
     dir=$RUN/kafka-cluster/$id
     jopts=(-Xms64m "-Xmx$KCLUSTER_HEAP" -XX:+UseSerialGC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
       -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties")
-    java "${jopts[@]}" -XX:TieredStopAtLevel=1 -cp "$CACHE/kafka/libs/*" kafka.tools.StorageTool \
+    "${JVM[@]}" "${jopts[@]}" -XX:TieredStopAtLevel=1 -cp "$CACHE/kafka/libs/*" kafka.tools.StorageTool \
       format -t "$cid" -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 &
     formats+=($!)
   done
@@ -159,7 +159,7 @@ start_kafka-cluster() {
     grep -q "cluster.id=$cid" "$dir/data/meta.properties" 2>/dev/null || cluster_fail kafka-cluster "storage format of node $id failed"
     jopts=(-Xms64m "-Xmx$KCLUSTER_HEAP" -XX:+UseSerialGC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
       -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties")
-    launch "kafka-cluster/$id" java "${jopts[@]}" -cp "$CACHE/kafka/libs/*" kafka.Kafka "$dir/server.properties"
+    launch "kafka-cluster/$id" "${JVM[@]}" "${jopts[@]}" -cp "$CACHE/kafka/libs/*" kafka.Kafka "$dir/server.properties"
   done
 }
 

@@ -5,6 +5,12 @@ log() { echo "[services] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
 
+# Every JVM starts through this. HotSpot's perf-data file (hsperfdata) is created with a
+# chdir into its directory and back, so a JVM in its first moments briefly has another working
+# directory, and server_pid (which knows a server by its working directory) took it for a dead
+# server. Nothing here reads perf data (jps, jstat).
+JVM=(java -XX:-UsePerfData)
+
 # ---------------------------------------------------------------- helpers
 
 canon() { # canonical server name

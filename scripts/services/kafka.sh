@@ -106,11 +106,11 @@ start_kafka() { # $1=1 keeps the log dirs (no reformat)
     rm -rf "$dir/data" && mkdir -p "$dir/data"
     # same as `StorageTool random-uuid` (which also avoids a leading '-'), without a JVM
     until [[ ${cid:-} =~ ^[A-Za-z0-9_] ]]; do cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
-    java "${JOPTS[@]}" -XX:TieredStopAtLevel=1 -cp "$CACHE/kafka/libs/*" kafka.tools.StorageTool \
+    "${JVM[@]}" "${JOPTS[@]}" -XX:TieredStopAtLevel=1 -cp "$CACHE/kafka/libs/*" kafka.tools.StorageTool \
       format -t "$cid" -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 ||
       fail kafka "storage format failed"
   fi
-  launch kafka java "${JOPTS[@]}" -cp "$CACHE/kafka/libs/*" kafka.Kafka "$dir/server.properties"
+  launch kafka "${JVM[@]}" "${JOPTS[@]}" -cp "$CACHE/kafka/libs/*" kafka.Kafka "$dir/server.properties"
 }
 
 kafka_ready() { grep -q 'Kafka Server started' "$RUN/kafka/logs/server.log" 2>/dev/null && tcp_open "$KAFKA_PORT"; }
@@ -135,7 +135,7 @@ create_topics() {
       console.log(`topics ready: ${specs.join(" ")} (created ${missing.length})`);
     ' "$HOST:$KAFKA_PORT" $KAFKA_TOPICS) >"$dir/logs/topics.log" 2>&1
   else
-    java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$dir/log4j-tools.properties" \
+    "${JVM[@]}" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$dir/log4j-tools.properties" \
       -cp "$CACHE/kafka/tools/classes:$CACHE/kafka/libs/*" CreateTopics "$HOST:$KAFKA_PORT" $KAFKA_TOPICS \
       >"$dir/logs/topics.log" 2>&1
   fi || fail kafka "topic creation failed"

@@ -91,7 +91,7 @@ start_mongo() { # $1=1 keeps FerretDB's SQLite files
       --listen-addr="$HOST:$MONGO_PORT" --state-dir="$dir/state" --debug-addr=- \
       --telemetry=disable --log-level=warn
   else
-    launch mongo java -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true \
+    launch mongo "${JVM[@]}" -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true \
       -cp "$CACHE/mongo-java-server/classes:$CACHE/mongo-java-server/libs/*" MongoMain "$HOST" "$MONGO_PORT"
   fi
 }
