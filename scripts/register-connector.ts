@@ -4,12 +4,12 @@
  * it runs, and prints its status. `--set key=value` overrides a setting (the
  * compose stack points it at its own PostgreSQL).
  *
- *   npm run cdc:register -- [--connect http://127.0.0.1:58083] [--set database.port=55432 ...]
+ *   npm run cdc:register -- [--connect http://127.0.0.1:61083] [--set database.port=61432 ...]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { connect: { type: 'string', default: 'http://127.0.0.1:58083' }, set: { type: 'string', multiple: true, default: [] } } });
+const { values } = parseArgs({ options: { connect: { type: 'string', default: 'http://127.0.0.1:61083' }, set: { type: 'string', multiple: true, default: [] } } });
 const file = JSON.parse(readFileSync(new URL('../deploy/debezium/user-activity.json', import.meta.url), 'utf8')) as { name: string; config: Record<string, string> };
 const config: Record<string, string> = { ...file.config, ...(Object.fromEntries(values.set.map((kv) => kv.split(/=(.*)/s).slice(0, 2))) as Record<string, string>) };
 

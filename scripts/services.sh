@@ -23,15 +23,18 @@
 #                  of the 3 brokers and KAFKA_REPLICATION_FACTOR=3).
 #   Example: set -a; . <(scripts/services.sh env); set +a
 #
-# Ports (env overrides): Redis 56379 (UAS_REDIS_PORT), Kafka broker 59092 (UAS_KAFKA_PORT),
-#   Kafka controller 59093 (UAS_KAFKA_CONTROLLER_PORT), MongoDB wire 57017 (UAS_MONGO_PORT),
-#   PostgreSQL 55432 (UAS_POSTGRES_PORT), Kafka Connect REST 58083 (UAS_CONNECT_PORT; needs Kafka up;
+# Ports (env overrides): Redis 61379 (UAS_REDIS_PORT), Kafka broker 61092 (UAS_KAFKA_PORT),
+#   Kafka controller 61093 (UAS_KAFKA_CONTROLLER_PORT), MongoDB wire 61017 (UAS_MONGO_PORT),
+#   PostgreSQL 61432 (UAS_POSTGRES_PORT), Kafka Connect REST 61083 (UAS_CONNECT_PORT; needs Kafka up;
 #   UAS_CONNECT_OFFSET_FLUSH_MS, default 10000, is how often it records how far it has sent).
-#   Clusters: Redis nodes 56400-56405 (UAS_CLUSTER_REDIS_PORT, the first), their cluster bus 56410-56415
+#   Clusters: Redis nodes 61400-61405 (UAS_CLUSTER_REDIS_PORT, the first), their cluster bus 61410-61415
 #   (UAS_CLUSTER_REDIS_BUS_PORT), failover after 2000 ms of silence (UAS_CLUSTER_REDIS_NODE_TIMEOUT);
-#   Kafka brokers 59100-59102 (UAS_CLUSTER_KAFKA_PORT), controllers 59110-59112
+#   Kafka brokers 61100-61102 (UAS_CLUSTER_KAFKA_PORT), controllers 61110-61112
 #   (UAS_CLUSTER_KAFKA_CONTROLLER_PORT), heap 384m each (UAS_CLUSTER_KAFKA_HEAP). A cluster always
 #   starts empty (no --keep-data).
+#   Every default lies above Linux's ephemeral range (32768-60999): inside it, any outgoing connection
+#   (the broker's own to its controller, say) may hold a server's port as its local end, and the server
+#   then cannot bind it.
 # Mongo server: FerretDB v1.24.2 (SQLite backend, built from the Go module proxy); if it cannot be
 #   built here, de.bwaldvogel:mongo-java-server:1.47.0 (in-memory) from Maven Central.
 #   UAS_MONGO_SERVER=ferretdb|mongo-java-server forces one. `status`/`env` say which one runs.
@@ -48,12 +51,12 @@ REPO=$(cd "$SCRIPT_DIR/.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/user-activity-subgraph
 RUN=${UAS_RUN_DIR:-$REPO/.run/services}
 HOST=127.0.0.1
-REDIS_PORT=${UAS_REDIS_PORT:-56379}
-KAFKA_PORT=${UAS_KAFKA_PORT:-59092}
-KAFKA_CONTROLLER_PORT=${UAS_KAFKA_CONTROLLER_PORT:-59093}
-MONGO_PORT=${UAS_MONGO_PORT:-57017}
-POSTGRES_PORT=${UAS_POSTGRES_PORT:-55432}
-CONNECT_PORT=${UAS_CONNECT_PORT:-58083}
+REDIS_PORT=${UAS_REDIS_PORT:-61379}
+KAFKA_PORT=${UAS_KAFKA_PORT:-61092}
+KAFKA_CONTROLLER_PORT=${UAS_KAFKA_CONTROLLER_PORT:-61093}
+MONGO_PORT=${UAS_MONGO_PORT:-61017}
+POSTGRES_PORT=${UAS_POSTGRES_PORT:-61432}
+CONNECT_PORT=${UAS_CONNECT_PORT:-61083}
 KAFKA_VERSION=3.9.1
 FERRETDB_VERSION=v1.24.2
 MJS_VERSION=1.47.0

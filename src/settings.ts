@@ -150,7 +150,7 @@ export const SETTINGS = {
   logLevel: setting('LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'pino level'),
   adapters: setting('ADAPTERS', undefined, z.enum(['memory', 'servers']).optional(), '`memory`: in-process twins (embedded dev mode); `servers`: real Redis, Kafka, MongoDB', '`servers` if any server URL is set, else `memory`'),
   redis: {
-    url: setting('REDIS_URL', undefined, z.url().optional().transform((v) => v ?? ''), 'e.g. `redis://127.0.0.1:56379`'),
+    url: setting('REDIS_URL', undefined, z.url().optional().transform((v) => v ?? ''), 'e.g. `redis://127.0.0.1:61379`'),
     clusterNodes: setting(
       'REDIS_CLUSTER_NODES',
       undefined,
@@ -169,7 +169,7 @@ export const SETTINGS = {
     waitTimeoutMs: setting('REDIS_WAIT_TIMEOUT_MS', '500', int(1), 'how long `WAIT` may take (below `REDIS_COMMAND_TIMEOUT_MS`); past it the batch fails and is retried'),
   },
   kafka: {
-    brokers: setting('KAFKA_BROKERS', undefined, optional.transform((v): readonly string[] => (v ?? '').split(',').map((b) => b.trim()).filter(Boolean)), 'comma list, e.g. `127.0.0.1:59092`'),
+    brokers: setting('KAFKA_BROKERS', undefined, optional.transform((v): readonly string[] => (v ?? '').split(',').map((b) => b.trim()).filter(Boolean)), 'comma list, e.g. `127.0.0.1:61092`'),
     clientId: setting('KAFKA_CLIENT_ID', 'user-activity-subgraph', text, 'the Kafka client id'),
     topics: {
       activity: setting('TOPIC_ACTIVITY', 'user-activity', text, 'activity events (key = userId)'),
@@ -250,7 +250,7 @@ export const SETTINGS = {
     page: setting('DEMO_PAGE', undefined, onOff.optional().transform((v) => (v === undefined ? undefined : v === 'on')), 'the live page at the API\'s `/` (it reads with the caller\'s token: `/?token=…` where JWTs are on)', '`on` in development, else `off`'),
   },
   mongo: {
-    url: setting('MONGO_URL', undefined, z.string().startsWith('mongodb').optional().transform((v) => v ?? ''), 'e.g. `mongodb://127.0.0.1:57017`'),
+    url: setting('MONGO_URL', undefined, z.string().startsWith('mongodb').optional().transform((v) => v ?? ''), 'e.g. `mongodb://127.0.0.1:61017`'),
     db: setting('MONGO_DB', 'user_activity', text, 'database of the `user_profiles` collection'),
   },
   features: {

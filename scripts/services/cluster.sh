@@ -5,11 +5,11 @@
 # Every node is a server of its own for the generic helpers: its run dir is
 # RUN/redis-cluster/<port> or RUN/kafka-cluster/<node id>, holding its pid, data and logs.
 
-RCLUSTER_PORT=${UAS_CLUSTER_REDIS_PORT:-56400}         # client ports P..P+5
-RCLUSTER_BUS_PORT=${UAS_CLUSTER_REDIS_BUS_PORT:-56410} # cluster bus B..B+5 (the default P+10000 would pass 65535)
+RCLUSTER_PORT=${UAS_CLUSTER_REDIS_PORT:-61400}         # client ports P..P+5
+RCLUSTER_BUS_PORT=${UAS_CLUSTER_REDIS_BUS_PORT:-61410} # cluster bus B..B+5 (the default P+10000 would pass 65535)
 RCLUSTER_NODE_TIMEOUT=${UAS_CLUSTER_REDIS_NODE_TIMEOUT:-2000} # a master silent this long is failed over
-KCLUSTER_PORT=${UAS_CLUSTER_KAFKA_PORT:-59100}         # broker listeners K..K+2
-KCLUSTER_CONTROLLER_PORT=${UAS_CLUSTER_KAFKA_CONTROLLER_PORT:-59110} # controllers C..C+2
+KCLUSTER_PORT=${UAS_CLUSTER_KAFKA_PORT:-61100}         # broker listeners K..K+2
+KCLUSTER_CONTROLLER_PORT=${UAS_CLUSTER_KAFKA_CONTROLLER_PORT:-61110} # controllers C..C+2
 KCLUSTER_HEAP=${UAS_CLUSTER_KAFKA_HEAP:-384m}
 
 rcluster_ports() { local i; for i in 0 1 2 3 4 5; do echo $((RCLUSTER_PORT + i)); done; }

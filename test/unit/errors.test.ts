@@ -12,9 +12,9 @@ import {
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
 const reply = (message: string) => new (ReplyError as new (m: string) => Error)(message);
-const systemError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:56379`), { code, syscall: 'connect' });
+const systemError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:61379`), { code, syscall: 'connect' });
 const serverError = (code: number, message: string, errorLabels: string[] = []) => new MongoServerError({ message, errmsg: message, code, errorLabels });
-const kafkaConnection = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:59092', { broker: '127.0.0.1:59092', code: 'ECONNREFUSED' });
+const kafkaConnection = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:61092', { broker: '127.0.0.1:61092', code: 'ECONNREFUSED' });
 // UNKNOWN_TOPIC_OR_PARTITION, as kafkajs' protocol layer builds it.
 const unknownTopic = () =>
   new KafkaJSProtocolError(Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true }));
@@ -30,8 +30,8 @@ describe('isRetriable', () => {
     ['ETIMEDOUT', () => systemError('ETIMEDOUT')],
     ['Redis NOSCRIPT', () => reply('NOSCRIPT No matching script. Please use EVAL.')],
     ['Redis LOADING', () => reply('LOADING Redis is loading the dataset in memory')],
-    ['MongoNetworkError', () => new MongoNetworkError('connection 1 to 127.0.0.1:57017 closed')],
-    ['MongoNetworkTimeoutError', () => new MongoNetworkTimeoutError('connection 1 to 127.0.0.1:57017 timed out')],
+    ['MongoNetworkError', () => new MongoNetworkError('connection 1 to 127.0.0.1:61017 closed')],
+    ['MongoNetworkTimeoutError', () => new MongoNetworkTimeoutError('connection 1 to 127.0.0.1:61017 timed out')],
     ['MongoServerSelectionError', () => new MongoServerSelectionError('Server selection timed out after 30000 ms', {} as TopologyDescription)],
     ['a MongoServerError labelled RetryableWriteError', () => serverError(10107, 'not primary', ['RetryableWriteError'])],
     ['KafkaJSConnectionError', kafkaConnection],

@@ -49,11 +49,11 @@ describe('topic layout from configuration', () => {
 
 describe('Redis Cluster settings', () => {
   it('REDIS_CLUSTER_NODES stands in for REDIS_URL, and every node must be host:port', () => {
-    const c = loadConfig({}, { ...servers, REDIS_CLUSTER_NODES: '127.0.0.1:56400, 127.0.0.1:56401' });
+    const c = loadConfig({}, { ...servers, REDIS_CLUSTER_NODES: '127.0.0.1:61400, 127.0.0.1:61401' });
     expect(c.adapters).toBe('servers');
-    expect(c.redis.clusterNodes).toEqual(['127.0.0.1:56400', '127.0.0.1:56401']);
+    expect(c.redis.clusterNodes).toEqual(['127.0.0.1:61400', '127.0.0.1:61401']);
     expect(loadConfig({}, { ...servers, REDIS_URL: 'redis://127.0.0.1:1' }).redis.clusterNodes).toEqual([]);
     expect(() => loadConfig({}, servers)).toThrow(/REDIS_URL \(or REDIS_CLUSTER_NODES\)/);
-    expect(() => loadConfig({}, { ...servers, REDIS_CLUSTER_NODES: '127.0.0.1:56400,redis-7' })).toThrow(/REDIS_CLUSTER_NODES: redis-7: expected host:port/);
+    expect(() => loadConfig({}, { ...servers, REDIS_CLUSTER_NODES: '127.0.0.1:61400,redis-7' })).toThrow(/REDIS_CLUSTER_NODES: redis-7: expected host:port/);
   });
 });
