@@ -187,6 +187,12 @@ export const SETTINGS = {
   processor: {
     groupId: setting('PROCESSOR_GROUP', 'user-activity-processor', text, 'consumer group (the retry worker uses `<group>.retry`)'),
     concurrency: setting('PROCESSOR_CONCURRENCY', '3', int(1, 64), 'partitions handled at once'),
+    fetchBytes: setting(
+      'PROCESSOR_FETCH_BYTES',
+      '4194304',
+      int(1024, 64 * 1024 * 1024),
+      'bytes fetched from a partition at a time, i.e. the most one batch carries (a fetch holds up to four partitions\' worth): larger batches put more of a user\'s events into one script call under backlog; smaller ones bound a batch\'s memory and the work a crash hands to the next member',
+    ),
     cdcTypeMap: setting(
       'CDC_TYPE_MAP',
       'VIEW_PRODUCT=VIEW,CLICK_PRODUCT=CLICK,SEARCH_QUERY=SEARCH,LIKE_PRODUCT=LIKE,COMMENT_PRODUCT=COMMENT,SHARE_PRODUCT=SHARE,CART_ADD=ADD_TO_CART,ORDER_PLACED=PURCHASE,SIGN_IN=LOGIN',

@@ -68,9 +68,8 @@ export function createProcessor(o: ProcessorOptions): Processor {
     groupId: o.groupId ?? o.config.processor.groupId,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    // Larger fetches under backlog put more of a user's events into one script call.
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytesPerPartition: o.config.processor.fetchBytes,
+    maxBytes: 4 * o.config.processor.fetchBytes,
   });
   const applier = new BatchApplier({
     store: o.store,

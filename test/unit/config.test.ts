@@ -31,6 +31,12 @@ describe('config', () => {
     expect(() => loadConfig({}, { ...cluster, REDIS_WAIT_TIMEOUT_MS: '1000' })).toThrow(/REDIS_WAIT_TIMEOUT_MS \(1000\) must be below REDIS_COMMAND_TIMEOUT_MS/);
   });
 
+  it('sizes the processor’s fetches: 4 MiB a partition by default, at least 1 KiB', () => {
+    expect(loadConfig({}, {}).processor.fetchBytes).toBe(4 * 1024 * 1024);
+    expect(loadConfig({}, { PROCESSOR_FETCH_BYTES: '32768' }).processor.fetchBytes).toBe(32_768);
+    expect(() => loadConfig({}, { PROCESSOR_FETCH_BYTES: '512' })).toThrow(/PROCESSOR_FETCH_BYTES/);
+  });
+
   it('expands roles, lets flags override the environment, and names a bad variable', () => {
     expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync', 'collector']);
     expect(loadConfig({ ROLES: undefined }, { ROLES: 'sync,api' }).roles).toEqual(['sync', 'api']);
