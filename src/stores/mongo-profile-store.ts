@@ -20,7 +20,7 @@
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { DependencyError } from '../errors.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
-import { withStatic, type ProfileStore, type UserProfile } from './profile.js';
+import type { ProfileStore, UserProfile } from './profile.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
 
 type Scalars = Omit<UserState, 'buckets' | 'recent' | 'categories'>;
@@ -33,7 +33,6 @@ interface ProfileDocument {
   state?: Scalars;
   /** JSON of Collections. */
   collections?: string;
-  profile?: { version: number; vip: boolean; status: string | null };
 }
 
 interface CheckpointDocument {
@@ -44,11 +43,10 @@ interface CheckpointDocument {
 const DUPLICATE_KEY = 11000;
 
 function toProfile(d: ProfileDocument): UserProfile | undefined {
-  if (!d.state && !d.profile) return undefined;
+  if (!d.state) return undefined;
   const { seen, offsets = {}, ...collections } = d.collections ? (JSON.parse(d.collections) as Collections) : { buckets: {}, recent: {}, categories: {}, seen: {} };
   const state: UserState = { ...DEFAULT_USER_STATE, ...d.state, ...collections };
-  const staticProfile = d.profile && { userId: d._id, profileVersion: d.profile.version, vip: d.profile.vip, status: d.profile.status };
-  return { userId: d._id, version: d.version, snapshot: withStatic({ state, seen, offsets }, staticProfile), updatedAt: d.updatedAt.getTime() };
+  return { userId: d._id, version: d.version, snapshot: { state, seen, offsets }, updatedAt: d.updatedAt.getTime() };
 }
 
 export interface MongoProfileStoreOptions {
@@ -129,19 +127,6 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
           ),
         );
       }),
-    applyStatic: (u, now) =>
-      serialized(u.userId, () =>
-        versionChecked(() =>
-          profiles.updateOne(
-            { _id: u.userId, $or: [{ 'profile.version': { $lt: u.profileVersion } }, { profile: { $exists: false } }] },
-            {
-              $set: { profile: { version: u.profileVersion, vip: u.vip, status: u.status } },
-              $setOnInsert: { version: 0, updatedAt: new Date(now) },
-            },
-            { upsert: true },
-          ),
-        ),
-      ),
     async findMany(userIds) {
       if (userIds.length === 0) return [];
       const found = await bounded(profiles.find({ _id: { $in: [...userIds] } }).toArray(), timeoutMs);

@@ -68,20 +68,16 @@ export function profileStoreContract(name: string, open: () => Promise<ProfileSt
       expect((await store.findMany(['c']))[0]?.version).toBe(40);
     });
 
-    it('keeps static profiles version-checked and lays a newer one over the snapshot’s', async () => {
-      expect(await store.applyStatic({ userId: 'v', profileVersion: 5, vip: true, status: 'active' }, 1)).toBe('written');
-      expect(await store.applyStatic({ userId: 'v', profileVersion: 4, vip: false, status: 'closed' }, 2)).toBe('stale');
-      // A static profile alone makes a profile at version 0, with the defaults around it.
-      const [alone] = await store.findMany(['v']);
-      expect(alone).toMatchObject({ version: 0, snapshot: { state: { vip: true, status: 'active', profileVersion: 5, version: 0 } } });
-      // The snapshot written later still lands (its version is above 0) and keeps the newer static fields.
-      expect(await store.upsertIfNewer(profile('v', 2))).toBe('written');
-      const [merged] = await store.findMany(['v']);
-      expect(merged!.snapshot.state).toMatchObject({ version: 2, vip: true, status: 'active', profileVersion: 5, scoreSum: 6.5 });
-      // A static profile for a user the sync wrote first lands too.
-      await store.upsertIfNewer(profile('w', 1));
-      expect(await store.applyStatic({ userId: 'w', profileVersion: 9, vip: true, status: null }, 3)).toBe('written');
-      expect((await store.findMany(['w']))[0]!.snapshot.state).toMatchObject({ vip: true, profileVersion: 9, version: 1 });
+    it('keeps the static profile inside the snapshot: a newer snapshot’s fields replace an older one’s, never the reverse', async () => {
+      const withStatic = (version: number, profileVersion: number, vip: boolean, status: string | null): UserProfile => {
+        const p = profile('v', version);
+        return { ...p, snapshot: { ...p.snapshot, state: { ...p.snapshot.state, profileVersion, vip, status } } };
+      };
+      expect(await store.upsertIfNewer(withStatic(2, 5, true, 'active'))).toBe('written');
+      expect(await store.upsertIfNewer(withStatic(1, 9, false, 'closed'))).toBe('stale');
+      expect((await store.findMany(['v']))[0]!.snapshot.state).toMatchObject({ version: 2, profileVersion: 5, vip: true, status: 'active' });
+      expect(await store.upsertIfNewer(withStatic(3, 6, false, null))).toBe('written');
+      expect((await store.findMany(['v']))[0]).toEqual(withStatic(3, 6, false, null));
     });
 
     it('scans every profile in batches', async () => {
