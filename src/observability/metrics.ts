@@ -29,6 +29,10 @@ export interface Metrics {
     readonly breaker: Gauge;
     readonly written: Counter<'outcome'>;
     readonly readThrough: Counter;
+    /** Seconds since the offsets of the newest recorded checkpoint were read, per `topic/partition`. */
+    readonly checkpointAge: Gauge<'partition'>;
+    /** Seconds the oldest unrecorded offsets have waited, by the rule holding them (0 when none holds). */
+    readonly checkpointHeld: Gauge<'reason'>;
   };
   /** Degraded modes: reads served by MongoDB, recoveries of a lost Redis, users parked by the sync. */
   readonly degraded: {
@@ -117,6 +121,18 @@ export function createMetrics(): Metrics {
       breaker: new Gauge({ name: 'uas_sync_breaker_state', help: 'The sync breaker: 0 closed, 1 half-open, 2 open', registers: [registry] }),
       written: new Counter({ name: 'uas_sync_profiles_total', help: 'Profiles the sync wrote, by outcome (written, stale, failed, rewritten after a late write)', labelNames: ['outcome'], registers: [registry] }),
       readThrough: new Counter({ name: 'uas_read_through_total', help: 'Users read from MongoDB because Redis did not have them', registers: [registry] }),
+      checkpointAge: new Gauge({
+        name: 'uas_sync_checkpoint_age_seconds',
+        help: 'Since the offsets of the newest recorded sync checkpoint were read, per topic/partition: how much a recovery would replay',
+        labelNames: ['partition'],
+        registers: [registry],
+      }),
+      checkpointHeld: new Gauge({
+        name: 'uas_sync_checkpoint_held_seconds',
+        help: 'How long the oldest offsets not yet recorded have waited, by the rule holding them (uncertain-write, unsynced-users); 0 when none holds',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
     },
     degraded: {
       readFallback: new Counter({ name: 'uas_read_fallback_total', help: 'Users the API served from MongoDB instead of Redis, by reason (recovering: Redis lost its state; redis-failed: failed, slow or breaker open)', labelNames: ['reason'], registers: [registry] }),

@@ -14,7 +14,11 @@
  * groups are read. Every event below them is already in Redis, and its user is
  * dirty (or claimed) since no later than that moment. Once the oldest dirty
  * time is past that moment, every such user has been written, so the offsets
- * are recorded in MongoDB: recovering from them loses nothing. "That moment"
+ * are recorded in MongoDB: recovering from them loses nothing. A pass claims
+ * only as many rounds as it takes to write every user dirty at its start
+ * (oldest first), then checkpoints: under steady traffic the dirty set is
+ * never empty, and a pass that waited for it to empty would never end, nor
+ * record anything. "That moment"
  * and the dirty times are read from one clock, the store's (Redis: TIME of
  * the node holding the dirty index); with this host's clock against the
  * processors', a skew larger than a pass would record offsets early.
@@ -65,9 +69,15 @@ export interface SyncOptions {
   readonly clock?: () => number;
 }
 
+/** Why no checkpoint could be recorded: a user whose write may still land, or users changed before the offsets were read and not yet written (by this instance or another). */
+export type CheckpointHold = 'uncertain-write' | 'unsynced-users';
+
 export interface SyncEvents {
   pass: [{ written: number; stale: number; failed: number; rewritten: number; parked: number; durationMs: number }];
-  checkpoint: [PartitionOffsets];
+  /** Offsets recorded, and when (by the store's clock) they were read: every event below them is in MongoDB. */
+  checkpoint: [PartitionOffsets, { readonly readAt: number }];
+  /** Offsets read at `since` (by the store's clock) wait for `reason`; emitted at every pass that records nothing. */
+  held: [{ readonly reason: CheckpointHold; readonly since: number }];
   error: [unknown];
   breaker: ['open' | 'half-open' | 'closed'];
 }
@@ -123,7 +133,10 @@ export function createSync(o: SyncOptions): Sync {
     let stale = 0;
     let failed = 0;
     let parked = 0;
-    for (;;) {
+    // Everyone dirty at the start (and every claim that may come back from a dead instance) is claimed within
+    // these rounds, oldest first; users dirtied later are the next pass's.
+    const atStart = await o.store.dirtyBacklog();
+    for (let rounds = Math.ceil((atStart.dirty + atStart.claimed) / o.batchSize); rounds > 0; rounds--) {
       const ids = await o.store.claimDirty(o.batchSize, o.leaseMs, clock());
       if (ids.length === 0) break;
       const snapshots = await o.store.exportMany(ids);
@@ -209,15 +222,17 @@ export function createSync(o: SyncOptions): Sync {
 
   /** Records the newest offsets that every write since has covered. */
   async function checkpoint(): Promise<void> {
-    if (pending.length === 0 || uncertain.size > 0) return;
+    if (pending.length === 0) return;
+    if (uncertain.size > 0) return void emitter.emit('held', { reason: 'uncertain-write', since: pending[0]!.at });
     const { oldestSince } = await o.store.dirtyBacklog();
     // Read after the backlog: if the generation is still this pass's, the backlog came from the same Redis.
     if ((await o.store.generation()) !== generation) return void (pending.length = 0);
-    let covered: PartitionOffsets | undefined;
-    while (pending.length > 0 && (oldestSince === undefined || pending[0]!.at < oldestSince)) covered = pending.shift()!.offsets;
-    if (!covered) return;
-    await breaker.execute(() => o.profiles.saveCheckpoint(covered));
-    emitter.emit('checkpoint', covered);
+    let covered: { at: number; offsets: PartitionOffsets } | undefined;
+    while (pending.length > 0 && (oldestSince === undefined || pending[0]!.at < oldestSince)) covered = pending.shift()!;
+    if (!covered) return void emitter.emit('held', { reason: 'unsynced-users', since: pending[0]!.at });
+    const { offsets, at } = covered;
+    await breaker.execute(() => o.profiles.saveCheckpoint(offsets));
+    emitter.emit('checkpoint', offsets, { readAt: at });
   }
 
   emitter.runOnce = () => {

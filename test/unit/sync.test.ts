@@ -68,6 +68,54 @@ describe('sync', () => {
     expect(await profiles.loadCheckpoint()).toEqual({ 'topic/0': 20 });
   });
 
+  it('ends its pass and records offsets while traffic keeps users dirty', async () => {
+    // Every write to MongoDB lands while the processor changes another user: the dirty set is never empty.
+    let committed = 0;
+    const real = createMemoryProfileStore();
+    let writes = 0;
+    let onWrite = async () => {};
+    const busy: ProfileStore = { ...real, upsertIfNewer: async (p) => (writes++, await onWrite(), real.upsertIfNewer(p)) };
+    const { store, profiles, sync, tick } = setup(busy, async () => ({ 'topic/0': committed }));
+    const recorded: number[] = [];
+    const holds: string[] = [];
+    sync.on('checkpoint', (o) => recorded.push(o['topic/0']!));
+    sync.on('held', (h) => holds.push(h.reason));
+    const users = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    let n = 0;
+    onWrite = async () => {
+      await new Promise((resolve) => setImmediate(resolve)); // lets the test's timeout fire on a pass that never ends
+      tick(1);
+      n++;
+      await store.applyEvents(delivered([event(`s${n}`, users[n % users.length]!)]), 1_000 + n);
+      committed = n;
+    };
+    await store.applyEvents(delivered(users.map((u) => event(`${u}0`, u))), 900);
+    for (let pass = 0; pass < 5; pass++) {
+      const before = writes;
+      await sync.runOnce(); // on a sync that waits for an empty dirty set, this never returns
+      // A pass writes the users dirty at its start (seven, two at a time) and leaves later changes to the next.
+      expect(writes - before).toBeLessThanOrEqual(users.length + 1);
+      expect((await store.dirtyBacklog()).dirty).toBeGreaterThan(0);
+      tick(10);
+    }
+    // From the second pass on, each pass records the offsets read at the start of the one before.
+    expect(recorded.length).toBeGreaterThanOrEqual(4);
+    expect(recorded).toEqual([...recorded].sort((x, y) => x - y));
+    expect(recorded.at(-1)).toBeGreaterThan(recorded[0]!);
+    expect((await profiles.loadCheckpoint())['topic/0']).toBe(recorded.at(-1));
+    expect(holds).toEqual([]);
+  });
+
+  it('says which rule holds the checkpoint back', async () => {
+    const { store, sync } = setup(createMemoryProfileStore(), async () => ({ 'topic/0': 3 }));
+    const holds: { reason: string; since: number }[] = [];
+    sync.on('held', (h) => holds.push(h));
+    await store.applyEvents(delivered([event('a1', 'a')]), 900);
+    await store.claimDirty(1, 100_000, 950); // another instance holds a's claim
+    await sync.runOnce();
+    expect(holds).toEqual([{ reason: 'unsynced-users', since: 1_000 }]);
+  });
+
   it('records no offsets read before Redis lost its state, nor while it has no generation', async () => {
     let committed = { 'topic/0': 10 };
     const { store, profiles, sync, tick } = setup(createMemoryProfileStore(), async () => committed);
