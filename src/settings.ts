@@ -273,7 +273,7 @@ export const SETTINGS = {
     recentItems: setting('RECENT_ITEMS', String(F.recentItems), int(), 'recent items kept per user'),
     topCategories: setting('TOP_CATEGORIES', String(F.topCategories), int(), 'top categories shown (≤ `MAX_CATEGORIES_PER_USER`)'),
     maxCategories: setting('MAX_CATEGORIES_PER_USER', String(F.maxCategories), int(), 'categories kept per user, the most affine (see Durability)'),
-    maxSeenIds: setting('MAX_SEEN_IDS_PER_USER', String(F.maxSeenIds), int(), 'seen event ids kept per user, the latest arrivals (see Durability)'),
+    maxSeenIds: setting('MAX_SEEN_IDS_PER_USER', String(F.maxSeenIds), int(), 'seen event ids kept per user, the latest recorded, 16 bytes each (see Durability)'),
     dedupeHorizonMs: setting('DEDUPE_HORIZON_HOURS', String(F.dedupeHorizonMs / HOUR_MS), z.coerce.number().min(24).transform((n) => n * HOUR_MS), 'an event id is remembered for at least this span of arrival time (≥ 24): a re-send within it changes nothing'),
     maxEventAgeMs: setting('MAX_EVENT_AGE_DAYS', String(F.maxEventAgeMs / DAY_MS), scaled(DAY_MS), 'an event dated this long before its arrival is dropped and counted as `expired`'),
     maxClockSkewMs: setting('MAX_CLOCK_SKEW_MS', String(F.maxClockSkewMs), int(), 'an event dated more than this after its arrival is dead-lettered with `EVENT_IN_FUTURE`'),

@@ -7,13 +7,18 @@
 import { z } from 'zod';
 import type { UserState } from '../features/state.js';
 import { PartitionOffsetsSchema } from './offset-checkpoint.js';
+import { packLegacySeen } from './seen-ids.js';
 
 export const UserSnapshotSchema = z
   .object({
     // The state's own shape is the features layer's; here it is carried whole.
     state: z.custom<UserState>((v) => typeof v === 'object' && v !== null && typeof (v as { version?: unknown }).version === 'number', 'not a user state'),
-    /** eventId → arrival time, within the dedupe horizon. */
-    seen: z.record(z.string(), z.number()).readonly(),
+    /**
+     * The remembered event ids, packed (seen-ids.ts), as base64. A record
+     * written before the packed form held eventId → arrival (ms): it is
+     * packed on reading.
+     */
+    seen: z.union([z.base64(), z.record(z.string(), z.number())]).transform((v) => (typeof v === 'string' ? v : packLegacySeen(v).toString('base64'))),
     /** `topic/partition` → the highest offset taken from it for this user. */
     offsets: PartitionOffsetsSchema,
   })

@@ -16,16 +16,17 @@
  *     topic-partition for this user is a Kafka redelivery and changes nothing
  *     (exact, with memory bounded by partitions);
  *  2. an eventId already seen is a re-send and changes nothing;
- *  3. otherwise it is recorded as seen (with its arrival time) and added to
+ *  3. otherwise it is recorded as seen (with its arrival in whole seconds,
+ *     rounded up and never below the id recorded before) and added to
  *     the score, the window buckets still live at the watermark, the last
  *     activity / last viewed stamps, the recent items and the category
  *     affinities. However old its event time: the score decays it, and
  *     windows it has left simply do not count it.
  * Every delivery raises its partition's offset mark. Then, if any event was
- * applied, recent items are cut to the latest N, ids that arrived more than
- * the dedupe horizon before the batch's latest arrival are forgotten, buckets
+ * applied, recent items are cut to the latest N, ids recorded as arrived more
+ * than the dedupe horizon before the batch's latest arrival are forgotten, buckets
  * behind the watermark are pruned, categories and seen ids are cut to their
- * caps (the most affine; the latest arrivals), and the version is bumped once. (Cutting
+ * caps (the most affine; the latest recorded), and the version is bumped once. (Cutting
  * once per batch keeps the same items as cutting after every event: an item's
  * latest time only grows and the cut-off only rises.)
  *
@@ -50,17 +51,28 @@ export interface Delivery {
   /** Where it was read, `topic/partition`, with its offset there; absent when it came from no log. */
   readonly source?: string | undefined;
   readonly offset?: number | undefined;
+  /** What the dedupe memory keeps of the eventId: its digest in the stores (contracts/seen-ids.ts); the id itself when absent. */
+  readonly key?: string | undefined;
+}
+
+/** One remembered id: its key and its recorded arrival (epoch seconds). */
+export interface SeenId {
+  readonly key: string;
+  readonly at: number;
 }
 
 /** What a user's dedupe remembers. */
 export interface DedupeMemory {
-  /** eventId → arrival time, for at least the dedupe horizon of arrival time. */
-  readonly seen: ReadonlyMap<string, number>;
+  /** The ids remembered for at least the dedupe horizon of arrival time, oldest first (`at` never falls along it). */
+  readonly seen: readonly SeenId[];
   /** `topic/partition` → the highest offset taken from it for this user. */
   readonly offsets: ReadonlyMap<string, number>;
 }
 
-export const EMPTY_MEMORY: DedupeMemory = Object.freeze({ seen: new Map(), offsets: new Map() });
+export const EMPTY_MEMORY: DedupeMemory = Object.freeze({ seen: Object.freeze([]), offsets: new Map() });
+
+/** An arrival (epoch ms) as the memory records it: whole seconds, rounded up, so the id is kept at least as long. */
+export const seenSeconds = (arrivedAt: number): number => Math.min(0xffff_ffff, Math.max(0, Math.ceil(arrivedAt / 1000)));
 
 export interface ApplyOutcome {
   readonly state: UserState;
@@ -84,7 +96,9 @@ export function admission(e: ActivityEvent, arrivedAt: number, p: Pick<FeaturePa
 }
 
 export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: readonly Delivery[], p: FeatureParams, now: number): ApplyOutcome {
-  const ids = new Map(memory.seen);
+  const known = new Set(memory.seen.map((r) => r.key));
+  const added: SeenId[] = [];
+  let lastAt = memory.seen.at(-1)?.at ?? 0;
   const offsets = new Map(memory.offsets);
   const buckets: Record<string, number> = { ...state.buckets };
   const recent: Record<string, Stamp> = { ...state.recent };
@@ -109,13 +123,16 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
       }
       offsets.set(d.source, d.offset);
     }
-    if (ids.has(e.eventId)) {
+    const key = d.key ?? e.eventId;
+    if (known.has(key)) {
       resent++;
       return;
     }
     applied++;
     fresh[index] = true;
-    ids.set(e.eventId, d.arrivedAt);
+    known.add(key);
+    lastAt = Math.max(seenSeconds(d.arrivedAt), lastAt);
+    added.push({ key, at: lastAt });
     watermark = Math.max(watermark, e.occurredAt);
     const weight = p.weights[e.type];
     score = addWeighted(score, weight, e.occurredAt, p.halfLifeMs);
@@ -146,11 +163,10 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
   for (const [category, inc] of categoryIncrements) categories[category] = (categories[category] ?? 0) + inc;
   trimRecent(recent, p.recentItems);
   trimLowest(categories, p.maxCategories);
-  for (const [id, arrivedAt] of ids) if (arrivedAt < latestArrival - p.dedupeHorizonMs) ids.delete(id);
-  if (ids.size > p.maxSeenIds) {
-    const kept = trimLowest(Object.fromEntries(ids), p.maxSeenIds);
-    for (const id of ids.keys()) if (!(id in kept)) ids.delete(id);
-  }
+  const all = [...memory.seen, ...added];
+  let first = 0;
+  while (first < all.length && all[first]!.at * 1000 < latestArrival - p.dedupeHorizonMs) first++;
+  const seen = all.slice(Math.max(first, all.length - p.maxSeenIds));
   for (const field of Object.keys(buckets)) {
     const { window, bucket } = parseBucketField(field);
     const w = p.windows[window];
@@ -170,7 +186,7 @@ export function applyEvents(state: UserState, memory: DedupeMemory, deliveries: 
       recent,
       categories,
     },
-    memory: { seen: ids, offsets },
+    memory: { seen, offsets },
     applied,
     resent,
     redelivered,

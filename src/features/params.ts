@@ -23,9 +23,9 @@ export interface FeatureParams {
   /** An event id is remembered for at least this span of arrival time (≥ 24 h): re-sends within it change nothing. */
   readonly dedupeHorizonMs: number;
   /**
-   * Seen ids kept per user, the latest arrivals, within the horizon: keeps a
-   * very active user's document far below MongoDB's 16 MiB (about 60 bytes an
-   * id). A re-send of an id dropped early counts again.
+   * Seen ids kept per user, the latest recorded, within the horizon: keeps a
+   * very active user's document far below MongoDB's 16 MiB (16 bytes an id in
+   * the stores). A re-send of an id dropped early counts again.
    */
   readonly maxSeenIds: number;
   /** Events dated this long before their arrival are dropped (counted as expired). */

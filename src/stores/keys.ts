@@ -7,8 +7,10 @@
 export interface UserKeys {
   /** Hash: scalar state fields (version, score, stamps, profile). */
   readonly state: string;
-  /** Sorted set: eventId → arrival time, the dedupe memory of re-sends. */
+  /** String: the dedupe memory of re-sends, 16 bytes an id (contracts/seen-ids.ts). */
   readonly seen: string;
+  /** Sorted set: eventId → arrival time, the dedupe memory as versions before the packed form kept it; packed on first touch. */
+  readonly legacySeen: string;
   /** Hash: window bucket counts. */
   readonly buckets: string;
   /** Sorted set: itemId → occurredAt of its latest interaction, so Redis keeps the order. */
@@ -67,7 +69,8 @@ export function redisKeys(prefix: string): RedisKeys {
       const tag = `${prefix}{u:${userId}}`;
       return {
         state: `${tag}:state`,
-        seen: `${tag}:seen`,
+        seen: `${tag}:ids`,
+        legacySeen: `${tag}:seen`,
         buckets: `${tag}:buckets`,
         recent: `${tag}:recent`,
         recentIds: `${tag}:recent-ids`,
@@ -90,5 +93,5 @@ export function redisKeys(prefix: string): RedisKeys {
   };
 }
 
-/** The seven keys of a user in the order the scripts take them. */
-export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories, k.offsets, k.recentIds];
+/** The keys of a user in the order the scripts take them. */
+export const userKeyList = (k: UserKeys): string[] => [k.state, k.seen, k.buckets, k.recent, k.categories, k.offsets, k.recentIds, k.legacySeen];

@@ -4,12 +4,14 @@ import { DEFAULT_USER_STATE } from '../features/state.js';
 import { recentItemsOf } from '../features/view.js';
 import type { UserBatchResult, UserStateStore } from './user-state.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
+import { idDigest, packSeen, unpackSeen } from '../contracts/seen-ids.js';
 
-const EMPTY_SNAPSHOT: UserSnapshot = Object.freeze({ state: DEFAULT_USER_STATE, seen: Object.freeze({}), offsets: Object.freeze({}) });
+const EMPTY_SNAPSHOT: UserSnapshot = Object.freeze({ state: DEFAULT_USER_STATE, seen: '', offsets: Object.freeze({}) });
 
 /**
  * In-process twin of the Redis store, for embedded dev mode and unit tests:
- * the reference model (features/apply.ts) over a Map.
+ * the reference model (features/apply.ts) over a Map, remembering ids by
+ * their digests in the packed form Redis keeps (contracts/seen-ids.ts).
  */
 export interface MemoryUserStateStoreOptions {
   /** The clock that stamps dirty marks (`dirtyClock`), as Redis' TIME does for the Redis store; default `Date.now`. */
@@ -40,12 +42,15 @@ export function createMemoryUserStateStore(params: FeatureParams, options: Memor
       const at = clock(); // one stamp for the call, as one script call is in Redis
       for (const [userId, events] of byUser) {
         const current = users.get(userId) ?? EMPTY_SNAPSHOT;
-        const memory = { seen: new Map(Object.entries(current.seen)), offsets: new Map(Object.entries(current.offsets)) };
-        const outcome = applyEvents(current.state, memory, events, params, now);
+        const seen = unpackSeen(Buffer.from(current.seen, 'base64')).map((r) => ({ key: r.digest, at: r.at }));
+        const memory = { seen, offsets: new Map(Object.entries(current.offsets)) };
+        const keyed = events.map((d) => ({ ...d, key: idDigest(d.event.eventId) }));
+        const outcome = applyEvents(current.state, memory, keyed, params, now);
         const latestBefore = recentItemsOf(current.state, params).slice(0, options?.latestBefore ?? 0);
         // The offset marks move even when nothing was applied, as the Redis script's do.
         if (outcome.applied > 0 || users.has(userId)) {
-          users.set(userId, { state: outcome.state, seen: Object.fromEntries(outcome.memory.seen), offsets: Object.fromEntries(outcome.memory.offsets) });
+          const packed = packSeen(outcome.memory.seen.map((r) => ({ digest: r.key, at: r.at }))).toString('base64');
+          users.set(userId, { state: outcome.state, seen: packed, offsets: Object.fromEntries(outcome.memory.offsets) });
         }
         if (outcome.applied > 0) markDirty(userId, at);
         const { applied, resent, redelivered, fresh } = outcome;

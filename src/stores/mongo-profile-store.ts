@@ -12,19 +12,26 @@
  *
  * The scalar state (version, score, stamps, profile fields) is stored as
  * fields, so it can be queried; the collections a rebuild needs (window
- * buckets, recent items, categories, seen event ids, offset marks) as one JSON text field:
+ * buckets, recent items, categories, offset marks) as one JSON text field:
  * nothing queries them in MongoDB, their keys may hold `.` or `$`, and
  * FerretDB's cost grows with every embedded subdocument (60 bucket entries
  * made an upsert take 25 ms, against 3 ms as text). JSON keeps doubles exact.
+ * The remembered event ids are one binary field in their packed form
+ * (contracts/seen-ids.ts, 16 bytes an id). A document written before that
+ * form keeps them in its JSON as eventId → arrival: they are packed on reading.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { DependencyError } from '../errors.js';
 import { DEFAULT_USER_STATE, type UserState } from '../features/state.js';
 import type { ProfileStore, UserProfile } from './profile.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
+import { packLegacySeen } from '../contracts/seen-ids.js';
 
 type Scalars = Omit<UserState, 'buckets' | 'recent' | 'categories'>;
-type Collections = Pick<UserState, 'buckets' | 'recent' | 'categories'> & Pick<UserSnapshot, 'seen' | 'offsets'>;
+type Collections = Pick<UserState, 'buckets' | 'recent' | 'categories'> & Pick<UserSnapshot, 'offsets'> & {
+  /** Only in documents written before the packed form: eventId → arrival (epoch ms). */
+  seen?: Record<string, number>;
+};
 
 interface ProfileDocument {
   _id: string;
@@ -33,6 +40,8 @@ interface ProfileDocument {
   state?: Scalars;
   /** JSON of Collections. */
   collections?: string;
+  /** The remembered event ids, packed. */
+  seenIds?: Binary;
 }
 
 interface CheckpointDocument {
@@ -44,8 +53,9 @@ const DUPLICATE_KEY = 11000;
 
 function toProfile(d: ProfileDocument): UserProfile | undefined {
   if (!d.state) return undefined;
-  const { seen, offsets = {}, ...collections } = d.collections ? (JSON.parse(d.collections) as Collections) : { buckets: {}, recent: {}, categories: {}, seen: {} };
+  const { seen: legacy, offsets = {}, ...collections } = d.collections ? (JSON.parse(d.collections) as Collections) : { buckets: {}, recent: {}, categories: {} };
   const state: UserState = { ...DEFAULT_USER_STATE, ...d.state, ...collections };
+  const seen = d.seenIds ? d.seenIds.toString('base64') : legacy ? packLegacySeen(legacy).toString('base64') : '';
   return { userId: d._id, version: d.version, snapshot: { state, seen, offsets }, updatedAt: d.updatedAt.getTime() };
 }
 
@@ -118,11 +128,12 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
     upsertIfNewer: (p) =>
       serialized(p.userId, () => {
         const { buckets, recent, categories, ...state } = p.snapshot.state;
-        const collections = JSON.stringify({ buckets, recent, categories, seen: p.snapshot.seen, offsets: p.snapshot.offsets } satisfies Collections);
+        const collections = JSON.stringify({ buckets, recent, categories, offsets: p.snapshot.offsets } satisfies Collections);
+        const seenIds = new Binary(Buffer.from(p.snapshot.seen, 'base64'));
         return versionChecked(() =>
           profiles.updateOne(
             { _id: p.userId, version: { $lt: p.version } },
-            { $set: { version: p.version, state, collections, updatedAt: new Date(p.updatedAt) } },
+            { $set: { version: p.version, state, collections, seenIds, updatedAt: new Date(p.updatedAt) } },
             { upsert: true },
           ),
         );

@@ -10,9 +10,10 @@ import { bucketWidth } from '../features/windows.js';
 import { redisKeys, userKeyList } from './keys.js';
 import { connectRedis as connectTo } from './redis-connection.js';
 import { defineScripts } from './lua/index.js';
-import { decodeState, encodeStateFields, flatPairs, numberRecord, recentTriples, replies, stampField, stringRecord, zsetRecord, type HashFields } from './redis-codec.js';
+import { decodeState, encodeStateFields, flatPairs, numberRecord, recentTriples, replies, stampField, stringRecord, zsetEntries, type HashFields } from './redis-codec.js';
 import type { UserBatchResult, UserStateStore } from './user-state.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
+import { idDigest, packDigests, packLegacySeen } from '../contracts/seen-ids.js';
 
 export interface RedisUserStateStoreOptions {
   /** A client; the store takes ownership and quits it on close. */
@@ -40,6 +41,12 @@ function scriptParams(p: FeatureParams): string {
 
 
 
+/** A user's seen ids as a snapshot holds them: the packed record, or a sorted set of the older form packed here. */
+function packedSeen(packed: Buffer | null, legacy: readonly string[]): string {
+  if (packed) return packed.toString('base64');
+  return legacy.length > 0 ? packLegacySeen(zsetEntries(legacy)).toString('base64') : '';
+}
+
 export function createRedisUserStateStore(options: RedisUserStateStoreOptions): UserStateStore {
   const redis = defineScripts(options.redis);
   const keys = redisKeys(options.keyPrefix);
@@ -57,7 +64,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const k = keys.user(id);
       pipeline.hgetall(k.state);
       if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').hgetall(k.recentIds).zrange(k.categories, 0, -1, 'WITHSCORES');
-      if (withSeen) pipeline.zrange(k.seen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
+      if (withSeen) pipeline.getBuffer(k.seen).zrange(k.legacySeen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
     });
     const values = replies(await pipeline.exec());
     let at = 0;
@@ -65,7 +72,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     return userIds.map((_, i) => {
       const h = next<HashFields>();
       const [b, r, ri, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<HashFields>(), next<string[]>()] : [{}, [], {}, []];
-      const [seen, offsets] = withSeen ? [zsetRecord(next<string[]>()), numberRecord(next<HashFields>())] : [{}, {}];
+      const [seen, offsets] = withSeen ? [packedSeen(next<Buffer | null>(), next<string[]>()), numberRecord(next<HashFields>())] : ['', {}];
       const state = decodeState(h, b, r, ri, c);
       return state && { state, seen, offsets };
     });
@@ -88,7 +95,8 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         const pipeline = redis.pipeline();
         for (const [userId, events] of chunk) {
           const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
-          pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, ...eventArgs);
+          const digests = packDigests(events.map((d) => idDigest(d.event.eventId)));
+          pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, digests, ...eventArgs);
         }
         // The dirty index is its own slot, so it is written beside the scripts, not inside them, and stamped by Redis' clock.
         pipeline.markDirty(keys.sync.dirty, ...chunk.map(([userId]) => userId));
@@ -114,7 +122,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         options?.force ? 'force' : state.version,
         state.version,
         JSON.stringify(encodeStateFields(state)),
-        JSON.stringify(flatPairs(seen)),
+        Buffer.from(seen, 'base64'),
         JSON.stringify(stringRecord(state.buckets)),
         JSON.stringify(Object.fromEntries(Object.entries(state.recent).map(([item, s]) => [item, stampField(s)]))),
         JSON.stringify(flatPairs(state.categories)),

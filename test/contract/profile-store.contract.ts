@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import type { ProfileStore, UserProfile } from '../../src/stores/profile.js';
+import { packLegacySeen } from '../../src/contracts/seen-ids.js';
 
 const profile = (userId: string, version: number): UserProfile => ({
   userId,
@@ -23,7 +24,7 @@ const profile = (userId: string, version: number): UserProfile => ({
       recent: { 'sku.9': { at: 1_700_000_000_000, eventId: 'e.1' }, 'a$b': { at: 1_699_999_999_000, eventId: '$e2' } },
       categories: { 'home.garden': 0.125, books: 3.5 },
     },
-    seen: { 'e.1': 1_700_000_000_000, '$e2': 1_699_999_999_000 },
+    seen: packLegacySeen({ 'e.1': 1_700_000_000_000, '$e2': 1_699_999_999_000 }).toString('base64'),
     offsets: { 'user-activity/2': 9_007_199_254_740, 'legacy.public.user_activity/0': 0 },
   },
   updatedAt: 1_700_000_000_000 + version,

@@ -6,6 +6,7 @@ import { applyEvents, EMPTY_MEMORY, type DedupeMemory, type Delivery } from '../
 import type { FeatureParams } from '../../src/features/params.js';
 import { DEFAULT_USER_STATE, type UserState } from '../../src/features/state.js';
 import type { UserView } from '../../src/features/view.js';
+import { idDigest, packSeen, unpackSeen } from '../../src/contracts/seen-ids.js';
 
 export const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOUR = 3_600_000;
@@ -92,6 +93,13 @@ export function streamArb(opts: { users?: number; spanMs?: number; maxGapMs?: nu
       return { events: events.map(scoped), batches: batches.filter((b) => b.length > 0) };
     });
 }
+
+/** The model's dedupe memory (keyed by eventId) in the stores' packed form, base64. */
+export const packedMemory = (m: DedupeMemory): string => packSeen(m.seen.map((r) => ({ digest: idDigest(r.key), at: r.at }))).toString('base64');
+
+/** The digests a packed memory holds, sorted; compare with `digestsOf(ids)`. */
+export const seenDigests = (packed: string): string[] => unpackSeen(Buffer.from(packed, 'base64')).map((r) => r.digest).sort();
+export const digestsOf = (eventIds: readonly string[]): string[] => eventIds.map(idDigest).sort();
 
 export interface ModelUser {
   readonly state: UserState;

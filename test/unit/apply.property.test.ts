@@ -36,7 +36,7 @@ describe('applyEvents (reference model)', () => {
         }
         // Every distinct event is remembered once: nothing was refused, nothing counted twice.
         const distinct = new Set(events.map((e) => e.eventId));
-        const seen = [...run.values()].flatMap((u) => [...u.memory.seen.keys()]);
+        const seen = [...run.values()].flatMap((u) => u.memory.seen.map((r) => r.key));
         expect(seen.sort()).toEqual([...distinct].sort());
       }),
       { numRuns: 300 },
@@ -75,11 +75,23 @@ describe('applyEvents (reference model)', () => {
     // An arrival exactly at the horizon keeps `a`; the re-send is recognised.
     const edge = applyEvents(first.state, first.memory, arrive([e('b'), e('a')], T0 + H), P, 0);
     expect(edge).toMatchObject({ applied: 1, resent: 1 });
-    expect([...edge.memory.seen.keys()].sort()).toEqual(['a', 'b']);
+    expect(edge.memory.seen.map((r) => r.key).sort()).toEqual(['a', 'b']);
     // One millisecond later `a` is forgotten: a re-send after that counts again (the documented trade-off).
     const past = applyEvents(edge.state, edge.memory, arrive([e('c')], T0 + H + 1), P, 0);
-    expect([...past.memory.seen.keys()].sort()).toEqual(['b', 'c']);
+    expect(past.memory.seen.map((r) => r.key).sort()).toEqual(['b', 'c']);
     expect(applyEvents(past.state, past.memory, arrive([e('a')], T0 + H + 2), P, 0).applied).toBe(1);
+  });
+
+  it('records arrivals in whole seconds, rounded up and never below the id before, so an id is kept at least the horizon', () => {
+    const H = P.dedupeHorizonMs;
+    const e = (id: string): ActivityEvent => ({ eventId: id, userId: 'u', type: 'LOGIN', occurredAt: T0 });
+    // `a` arrives 1 ms past a whole second, then `b` from a partition whose clock lags by 5 s.
+    const out = applyEvents(DEFAULT_USER_STATE, EMPTY_MEMORY, [...arrive([e('a')], T0 + 1), ...arrive([e('b')], T0 - 5000)], P, 0);
+    expect(out.memory.seen).toEqual([{ key: 'a', at: T0 / 1000 + 1 }, { key: 'b', at: T0 / 1000 + 1 }]);
+    // Kept up to the rounded-up second past the horizon, forgotten after it.
+    const kept = applyEvents(out.state, out.memory, arrive([e('c')], T0 + 1000 + H), P, 0);
+    expect(kept.memory.seen.map((r) => r.key)).toEqual(['a', 'b', 'c']);
+    expect(applyEvents(kept.state, kept.memory, arrive([e('d')], T0 + 1001 + H), P, 0).memory.seen.map((r) => r.key)).toEqual(['c', 'd']);
   });
 
   it('admits events by their date against their arrival: too old expires, too far ahead is refused, the bounds themselves pass', () => {

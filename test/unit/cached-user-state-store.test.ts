@@ -5,7 +5,7 @@ import { createCachedUserStateStore } from '../../src/stores/cached-user-state-s
 import { createMemoryUserStateStore } from '../../src/stores/memory-user-state-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 
-const snapshot = (version: number) => ({ state: { ...DEFAULT_USER_STATE, version, scoreSum: version }, seen: {}, offsets: {} });
+const snapshot = (version: number) => ({ state: { ...DEFAULT_USER_STATE, version, scoreSum: version }, seen: '', offsets: {} });
 
 function setup() {
   const memory = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);

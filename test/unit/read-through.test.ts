@@ -9,7 +9,7 @@ import type { ProfileStore } from '../../src/stores/profile.js';
 import { createReadThroughStore, type ReadThroughOptions } from '../../src/stores/read-through-store.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
 
-const snapshot = (version: number) => ({ state: { ...DEFAULT_USER_STATE, version, scoreSum: version }, seen: {}, offsets: {} });
+const snapshot = (version: number) => ({ state: { ...DEFAULT_USER_STATE, version, scoreSum: version }, seen: '', offsets: {} });
 
 async function setup(o: ReadThroughOptions = {}) {
   const redis = createMemoryUserStateStore(DEFAULT_FEATURE_PARAMS);

@@ -62,8 +62,8 @@ describe('User entity', () => {
 
   it('decays the stored sum to the request time and lifts a VIP to GOLD', async () => {
     // S = 100 seven days ago (one half-life) → 50 now → 100·(1 − e^(−50/50)) ≈ 63.2, SILVER.
-    await store.restore('u1', { state: { ...DEFAULT_USER_STATE, version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY }, seen: {}, offsets: {} });
-    await store.restore('vip', { state: { ...DEFAULT_USER_STATE, version: 1, vip: true }, seen: {}, offsets: {} });
+    await store.restore('u1', { state: { ...DEFAULT_USER_STATE, version: 3, scoreSum: 100, scoreRefTime: NOW - 7 * DAY }, seen: '', offsets: {} });
+    await store.restore('vip', { state: { ...DEFAULT_USER_STATE, version: 1, vip: true }, seen: '', offsets: {} });
     const result = await entities(['u1', 'vip']);
     const [u1, vip] = (result.data as { _entities: { activityScore: number; tier: string }[] })._entities;
     expect(u1!.activityScore).toBeCloseTo(100 * (1 - Math.exp(-1)), 9);

@@ -9,18 +9,21 @@
   beyond the cap), prune buckets behind the watermark and bump the version
   once if anything was applied. Offset marks move in any case.
 
-  KEYS[1]  state hash           KEYS[2]  seen zset (eventId -> arrival time)
+  KEYS[1]  state hash           KEYS[2]  seen ids: 16-byte records, oldest first (contracts/seen-ids.ts)
   KEYS[3]  bucket hash          KEYS[4]  recent zset (itemId -> occurredAt of its latest interaction)
   KEYS[5]  category zset (category -> affinity scaled to the epoch)
   KEYS[6]  offset hash (topic/partition -> highest offset taken)
   KEYS[7]  recent id hash (itemId -> eventId of that latest interaction)
-  All seven share the user's hash tag, so the script is Redis Cluster safe.
+  KEYS[8]  legacy seen zset (eventId -> arrival ms), as versions before the packed
+           form kept the ids: packed into KEYS[2] and removed before anything else
+  All eight share the user's hash tag, so the script is Redis Cluster safe.
 
   ARGV[1]  now (epoch ms)
   ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent, categories, seen (caps),
            windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
   ARGV[3]  n: how many of the latest recent items (before the batch) to return
-  ARGV[4..] the events, eight values each: eventId, type, itemId or '', category or '',
+  ARGV[4]  the events' id digests, 12 bytes each, in event order
+  ARGV[5..] the events, eight values each: eventId, type, itemId or '', category or '',
            occurredAt, arrivedAt, source ('topic/partition' or ''), offset (or '')
 
   Returns { version, applied, resent, redelivered, fresh, latest }: `fresh` has
@@ -30,6 +33,41 @@
   rank by time, then by the greater eventId, then by the greater item id.
 ]]
 local function fmt(x) return string.format('%.17g', x) end
+
+-- The seen ids: 12 bytes of the id's SHA-1, 4 of its recorded arrival (seconds, big-endian).
+local REC, DIGEST, FIRST = 16, 12, 5
+local function u32(n) return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256) end
+local function secondsAt(ids, i)
+  local a, b, c, d = string.byte(ids, (i - 1) * REC + DIGEST + 1, i * REC)
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+local function seconds(ms) return math.min(4294967295, math.max(0, math.ceil(ms / 1000))) end
+-- A sorted set of the older form is packed as contracts/seen-ids.ts packLegacySeen does, and written at once.
+local function packLegacy()
+  local flat = redis.call('ZRANGE', KEYS[8], 0, -1, 'WITHSCORES')
+  if #flat == 0 then return '' end
+  local parts, last = {}, 0
+  for i = 1, #flat, 2 do
+    last = math.max(seconds(tonumber(flat[i + 1])), last)
+    local digest = string.gsub(string.sub(redis.sha1hex(flat[i]), 1, 2 * DIGEST), '..', function(h) return string.char(tonumber(h, 16)) end)
+    parts[#parts + 1] = digest .. u32(last)
+  end
+  local packed = table.concat(parts)
+  redis.call('SET', KEYS[2], packed)
+  redis.call('DEL', KEYS[8])
+  return packed
+end
+local seenIds = redis.call('GET', KEYS[2]) or packLegacy()
+-- Whether a digest starts a record: a match across two records' bytes is not one.
+local function remembered(digest)
+  local from = 1
+  while true do
+    local at = string.find(seenIds, digest, from, true)
+    if at == nil then return false end
+    if (at - 1) % REC == 0 then return true end
+    from = at + 1
+  end
+end
 
 local now = tonumber(ARGV[1])
 local p = cjson.decode(ARGV[2])
@@ -118,7 +156,7 @@ local applied, resent, redelivered = 0, 0, 0
 local marks, moved, apply = {}, {}, {}
 local latestArrival = nil
 local candidates = {}
-for e = 4, #ARGV, 8 do
+for e = FIRST, #ARGV, 8 do
   local arrived, source, offset = tonumber(ARGV[e + 5]), ARGV[e + 6], tonumber(ARGV[e + 7])
   if latestArrival == nil or arrived > latestArrival then latestArrival = arrived end
   local redelivery = false
@@ -136,31 +174,26 @@ for e = 4, #ARGV, 8 do
   fresh[#fresh + 1] = '0'
   if redelivery then redelivered = redelivered + 1 else candidates[#candidates + 1] = e end
 end
-local stored = {}
-for i = 1, #candidates, 400 do
-  local ids = {}
-  for j = i, math.min(i + 399, #candidates) do ids[#ids + 1] = ARGV[candidates[j]] end
-  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
-  for j, id in ipairs(ids) do if scores[j] then stored[id] = true end end
-end
-local added = {}
+local inBatch, added = {}, {}
+local lastSeconds = 0
+if #seenIds >= REC then lastSeconds = secondsAt(seenIds, #seenIds / REC) end
 for _, e in ipairs(candidates) do
-  local id = ARGV[e]
-  if stored[id] then
+  local n = (e - FIRST) / 8
+  local digest = string.sub(ARGV[4], n * DIGEST + 1, (n + 1) * DIGEST)
+  if inBatch[digest] or remembered(digest) then
     resent = resent + 1
   else
-    stored[id] = true
-    fresh[(e - 4) / 8 + 1] = '1'
+    inBatch[digest] = true
+    fresh[n + 1] = '1'
     applied = applied + 1
-    added[#added + 1] = ARGV[e + 5]
-    added[#added + 1] = id
+    lastSeconds = math.max(seconds(tonumber(ARGV[e + 5])), lastSeconds)
+    added[#added + 1] = digest .. u32(lastSeconds)
     local at = tonumber(ARGV[e + 4])
     apply[#apply + 1] = e
     apply[#apply + 1] = at
     if at > watermark then watermark = at end
   end
 end
-for i = 1, #added, 400 do redis.call('ZADD', KEYS[2], unpack(added, i, math.min(i + 399, #added))) end
 local live = {}
 for w = 1, #p.windows do live[w] = firstLive(w, watermark) end
 
@@ -293,8 +326,20 @@ if next(recent) ~= nil then
   end
 end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(latestArrival - horizon))
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(p.seen + 1))
+-- Forget the ids recorded before the horizon and those beyond the cap: a prefix, since arrivals only grow.
+do
+  local all = seenIds .. table.concat(added)
+  local count = #all / REC
+  local lo, hi = 1, count + 1
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if secondsAt(all, mid) * 1000 < latestArrival - horizon then lo = mid + 1 else hi = mid end
+  end
+  local first = math.max(lo, count - p.seen + 1)
+  if first > count then redis.call('DEL', KEYS[2])
+  elseif first > 1 then redis.call('SET', KEYS[2], string.sub(all, (first - 1) * REC + 1))
+  else redis.call('APPEND', KEYS[2], table.concat(added)) end
+end
 if watermark > startWatermark then
   -- Buckets below a window's first live bucket are dead. Before this call none
   -- was below the old first live bucket, so only the buckets between the old

@@ -9,9 +9,9 @@ import type { Redis, Result } from 'ioredis';
 const source = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 
 const SCRIPTS = {
-  applyEvents: { numberOfKeys: 7, lua: source('apply-events') },
+  applyEvents: { numberOfKeys: 8, lua: source('apply-events') },
   applyProfile: { numberOfKeys: 1, lua: source('apply-profile') },
-  restoreState: { numberOfKeys: 7, lua: source('restore-state') },
+  restoreState: { numberOfKeys: 8, lua: source('restore-state') },
   claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
   markDirty: { numberOfKeys: 1, lua: source('mark-dirty') },
@@ -20,7 +20,7 @@ const SCRIPTS = {
   addTrending: { numberOfKeys: 2, lua: source('add-trending') },
 } as const;
 
-type Arg = string | number;
+type Arg = string | number | Buffer;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
