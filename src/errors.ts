@@ -91,6 +91,21 @@ function driverVerdict(error: unknown): boolean | undefined {
   return typeof code === 'string' && NETWORK_CODES.has(code) ? true : undefined;
 }
 
+/** Redis' refusal of a write while its memory is full (`maxmemory` under `noeviction`); scripts are refused before they run. */
+const REDIS_FULL = /^OOM /;
+
+/**
+ * Whether `error` (or an error it wraps) says the store answers but takes no
+ * writes until memory frees: what it refuses is neither wrong nor lost, so a
+ * writer waits for it instead of handing the data on.
+ */
+export function isStoreFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof RedisReplyError && REDIS_FULL.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Whether `error` is worth trying again: our flag, else the driver's verdict, else assume a passing fault. */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof ServiceError) return error.retriable;

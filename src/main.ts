@@ -17,7 +17,7 @@
  * writes the snapshots the sync parked to MongoDB (src/sync/parked.ts).
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config, type Env } from './config.js';
+import { ConfigError, loadConfig, type Config, type Env } from './config.js';
 import { startLocalServices } from './dev/local-services.js';
 import { startLocalSupergraph } from './dev/supergraph.js';
 import { StoppedError } from './errors.js';
@@ -48,6 +48,7 @@ async function serve(config: Config, logger: Logger, supergraph: boolean): Promi
   lifecycle.onStop('stores', () => stores.close());
   // MongoDB may come up after this process: wait for it (readiness says so) rather than exit.
   const mongodb = lifecycle.retryUntilStopped('mongodb: indexes', () => stores.init());
+  const eviction = guardEviction(config, stores, lifecycle, logger);
   const metrics = createMetrics();
   const scrape = await startMetricsServer(config.metrics.host, config.metrics.port, metrics.registry);
   lifecycle.onStop('metrics', () => scrape.stop());
@@ -83,8 +84,24 @@ async function serve(config: Config, logger: Logger, supergraph: boolean): Promi
       }, () => undefined);
     }
   }
-  await Promise.all([mongodb, ...starting]);
+  await Promise.all([mongodb, eviction, ...starting]);
   lifecycle.ready();
+}
+
+/**
+ * Reads Redis' eviction policy once it answers: one that may evict a dirty
+ * user, the dirty index or the generation is refused in production (the
+ * start fails) and warned of elsewhere; one that cannot be read is warned of.
+ */
+async function guardEviction(config: Config, stores: Stores, lifecycle: Lifecycle, logger: Logger): Promise<void> {
+  const verdict = await lifecycle.retryUntilStopped('redis: eviction policy', () => stores.checkEviction());
+  if (!verdict) return;
+  const fix = 'set maxmemory-policy to noeviction or a volatile-* policy (README: Memory)';
+  if (verdict.unknown.length > 0) logger.warn({ nodes: verdict.unknown }, `could not read Redis' maxmemory-policy; ${fix}`);
+  if (verdict.unsafe.length === 0) return;
+  const policies = Object.fromEntries(verdict.unsafe.map((n) => [n, verdict.policies[n]]));
+  if (config.env === 'production') throw new ConfigError(`Redis may evict keys this service relies on (${JSON.stringify(policies)}): ${fix}`);
+  logger.warn({ policies }, `Redis may evict a dirty user, the dirty index or the generation key; ${fix}`);
 }
 
 /** Runs a one-off command over the real servers' stores, ready, and closes them after. */

@@ -5,8 +5,9 @@
  *  - retry: a retriable failure is tried again with backoff, up to the
  *    configured attempts, heartbeating all along (one slow write must not
  *    cost the group membership);
- *  - hold: past that bound, if the store does not answer at all, nothing can
- *    be applied until it returns, so the batch waits (committing nothing)
+ *  - hold: past that bound, if the store does not answer at all, or answers
+ *    that it is full (Redis' OOM refusal), nothing can be applied until it
+ *    returns or memory frees, so the batch waits (committing nothing)
  *    instead of handing data on;
  *  - hand on: if it answers, the batch's messages go to the retry topic, so
  *    fresh data keeps flowing;
@@ -18,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Message } from 'kafkajs';
 import { attemptOf, retryRecord, type Origin } from '../contracts/retry-record.js';
-import { isRetriable } from '../errors.js';
+import { isRetriable, isStoreFull } from '../errors.js';
 
 /** What the caller's consumer lends while a batch is handled. */
 export interface BatchControl {
@@ -67,7 +68,7 @@ export async function writeWithPolicy<T>(write: () => Promise<T>, control: Batch
         () => true,
         () => false,
       );
-      if (!isRetriable(error) || answers || (o.finish && !control.isActive())) return { kind: 'failed', error: error as Error };
+      if (!isRetriable(error) || (answers && !isStoreFull(error)) || (o.finish && !control.isActive())) return { kind: 'failed', error: error as Error };
       o.onUnavailable(error);
       beat();
       await sleep(HOLD_PROBE_MS);

@@ -19,6 +19,7 @@ import { createMongoProfileStore } from './mongo-profile-store.js';
 import type { ProfileStore } from './profile.js';
 import { createRedisItemGraphStore } from './redis-item-graph-store.js';
 import { connectRedis, replicaWaiter } from './redis-connection.js';
+import { evictionVerdict, type EvictionVerdict } from './redis-eviction.js';
 import { replicatedItemGraphStore, replicatedUserStateStore } from './replicated-stores.js';
 import { createRedisUserStateStore } from './redis-user-state-store.js';
 import type { UserStateStore } from './user-state.js';
@@ -31,6 +32,8 @@ export interface Stores {
   readonly checks: readonly DependencyCheck[];
   /** Prepares MongoDB (its indexes): fails while MongoDB is down, so a server retries it. */
   init(): Promise<void>;
+  /** Redis' eviction policy, read once Redis answers (redis-eviction.ts); undefined on in-process adapters. */
+  checkEviction(): Promise<EvictionVerdict | undefined>;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,16 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
       { name: 'mongodb', check: () => profiles.ping() },
     ],
     init: () => profiles.init(),
+    async checkEviction() {
+      if (config.adapters === 'memory') return undefined;
+      const client = connectRedis(config.redis);
+      try {
+        await client.ping();
+        return await evictionVerdict(client);
+      } finally {
+        client.disconnect();
+      }
+    },
     async close() {
       await Promise.allSettled([userStates.close(), itemGraph.close(), profiles.close()]);
     },

@@ -1,14 +1,17 @@
 /**
  * Dependencies going away while the processor and the sync run, each on a
- * server of the test's own (fault-tests rows 6, 11 and 17): a Kafka broker
+ * server of the test's own (fault-tests rows 6, 11, 17 and 43): a Kafka broker
  * killed with kill -9 and back after 20 s; Redis shut down for 30 s and back
- * empty; MongoDB killed and restarted while the sync writes. Each ends with
+ * empty; Redis full under noeviction; MongoDB killed and restarted while the
+ * sync writes. Each ends with
  * every user's state equal to the reference model, nothing lost or doubled.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { evictionVerdict } from '../../src/stores/redis-eviction.js';
 import type { Config } from '../../src/config.js';
 import { committedOffsets, processorGroups } from '../../src/ingest/offsets.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
@@ -104,6 +107,57 @@ describe('dependency outages while running', () => {
     await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
     await expectReferenceState(store, events, config);
   }, 300_000);
+
+  it('row 43: Redis full under noeviction: the processor holds, commits nothing, dead-letters nothing, and resumes once memory frees', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(() => redis.stop());
+    const admin = new Redis(redis.url);
+    cleanup.push(async () => void admin.disconnect());
+    const config = isolatedConfig({ REDIS_URL: redis.url });
+    const { kafka, store } = await run(config, { sync: false });
+    const events = eventFile(8_000, 400, 43);
+    await produce(kafka, config.kafka.topics.activity, events.slice(0, 3_000).map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 60_000);
+    const groups = processorGroups(config.processor.groupId, config.kafka.topics);
+    const before = sum(await committedOffsets(kafka, groups));
+
+    // Full: every write is refused with OOM from now on (reads and PING still answer).
+    const refusals = async () => Number(/errorstat_OOM:count=(\d+)/.exec(await admin.info('errorstats'))?.[1] ?? 0);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    await produce(kafka, config.kafka.topics.activity, events.slice(3_000).map(toMessage));
+    await waitFor(async () => (await refusals()) >= 3, { timeoutMs: 30_000, intervalMs: 100, what: 'the processor to be refused by the full Redis, and to try again' });
+    // Held well past its retries: nothing committed, nothing handed on to the retry topic or the dead letters.
+    const heldSince = Date.now();
+    while (Date.now() - heldSince < 10_000) {
+      expect(sum(await committedOffsets(kafka, groups))).toBe(before);
+      await sleep(1_000); // sampling through the hold, whose length is the point
+    }
+    expect(await refusals()).toBeGreaterThan(3);
+    expect(await dlqCount(kafka, config.kafka.topics.activityDlq)).toBe(0);
+    expect(await dlqCount(kafka, config.kafka.topics.activityRetry)).toBe(0);
+
+    await admin.config('SET', 'maxmemory', '0');
+    await waitCaughtUp(kafka, config.processor.groupId, [config.kafka.topics.activity], 120_000);
+    await expectReferenceState(store, events, config);
+    expect(await dlqCount(kafka, config.kafka.topics.activityDlq)).toBe(0);
+    expect(await dlqCount(kafka, config.kafka.topics.activityRetry)).toBe(0);
+  }, 300_000);
+
+  it('row 43: an eviction policy that could drop a dirty user, the dirty index or the generation is told apart from the safe ones', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(() => redis.stop());
+    const admin = new Redis(redis.url);
+    cleanup.push(async () => void admin.disconnect());
+    const verdicts: Record<string, number> = {};
+    for (const policy of ['noeviction', 'volatile-lru', 'volatile-ttl', 'allkeys-lru', 'allkeys-random']) {
+      await admin.config('SET', 'maxmemory-policy', policy);
+      const verdict = await evictionVerdict(admin);
+      expect(Object.values(verdict.policies)).toEqual([policy]);
+      verdicts[policy] = verdict.unsafe.length;
+    }
+    expect(verdicts).toEqual({ noeviction: 0, 'volatile-lru': 0, 'volatile-ttl': 0, 'allkeys-lru': 1, 'allkeys-random': 1 });
+  });
 
   it('row 17: MongoDB killed and restarted while the sync writes: every user ends at its newest version, once, never set back', async () => {
     const mongo = await startPrivateServer('mongo');

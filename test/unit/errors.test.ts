@@ -7,7 +7,7 @@ import {
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import {
-  classify, DecodeError, DependencyError, DependencyRejectedError, EventInFutureError, isRetriable, StoppedError,
+  classify, DecodeError, DependencyError, DependencyRejectedError, EventInFutureError, isRetriable, isStoreFull, StoppedError,
 } from '../../src/errors.js';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
@@ -89,5 +89,14 @@ describe('classify', () => {
   it('returns one of our own errors as it is', () => {
     const decode = new DecodeError('not JSON');
     expect(classify(decode)).toBe(decode);
+  });
+
+  it('tells a full Redis (OOM, also wrapped) from its other refusals', () => {
+    const full = reply("OOM command not allowed when used memory > 'maxmemory'. script: 085b, on @user_script:1.");
+    expect(isStoreFull(full)).toBe(true);
+    expect(isStoreFull(classify(full))).toBe(true);
+    expect(isRetriable(full)).toBe(true);
+    expect(isStoreFull(reply('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+    expect(isStoreFull(new Error('OOM'))).toBe(false);
   });
 });
