@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { PROCESSOR_NODE_FLAGS } from './support.js';
 import { summarise } from './summary.js';
 
-const BENCHES = ['processor', 'popular-item', 'entities', 'push', 'collector', 'cdc', 'cluster'] as const;
+const BENCHES = ['processor', 'popular-item', 'entities', 'push', 'collector', 'cdc', 'cluster', 'memory'] as const;
 const [name, ...rest] = process.argv.slice(2);
 if (!BENCHES.includes(name as (typeof BENCHES)[number])) {
   process.stderr.write(`usage: npm run bench -- <${BENCHES.join('|')}> [--repeat N] [options]\n`);

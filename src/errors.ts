@@ -47,6 +47,20 @@ export class DependencyError extends ServiceError {
   }
 }
 
+/**
+ * Users absent from Redis (expired, or lost) could not be read from MongoDB
+ * to restore them before their events apply: the batch waits for MongoDB
+ * (see {@link holdsWrites}) rather than apply them to an empty state.
+ */
+export class DurableCopyUnavailableError extends ServiceError {
+  readonly code = 'DURABLE_COPY_UNAVAILABLE';
+  readonly retriable: boolean;
+  constructor(users: number, cause: unknown) {
+    super(`${users} users absent from Redis could not be restored from MongoDB: ${messageOf(cause)}`, { cause });
+    this.retriable = isRetriable(cause);
+  }
+}
+
 /** Redis, MongoDB or Kafka answered and refused: the same request would fail the same way again. */
 export class DependencyRejectedError extends ServiceError {
   readonly code = 'DEPENDENCY_REJECTED';
@@ -105,6 +119,14 @@ export function isStoreFull(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a failed write must wait rather than be handed on to the retry
+ * topic, although the store answers: a full Redis, or users to restore from a
+ * MongoDB that does not answer (their events would otherwise apply to an
+ * empty state once retried elsewhere, or be dead-lettered in the end).
+ */
+export const holdsWrites = (error: unknown): boolean => isStoreFull(error) || (error instanceof DurableCopyUnavailableError && error.retriable);
 
 /** Whether `error` is worth trying again: our flag, else the driver's verdict, else assume a passing fault. */
 export function isRetriable(error: unknown): boolean {

@@ -51,6 +51,13 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS, d: DAY_MS };
+/** A duration such as `30d`, `12h`, `5s` or `250ms`, in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a whole number and a unit: ms, s, m, h or d (e.g. 30d, 5s)')
+  .transform((v) => Number(/^\d+/.exec(v)![0]) * UNIT_MS[/[a-z]+$/.exec(v)![0]]!)
+  .refine((ms) => ms >= 1000, 'at least 1s');
 const positive = z.coerce.number().positive();
 const text = z.string();
 const optional = z.string().optional();
@@ -167,6 +174,12 @@ export const SETTINGS = {
       '`1` with `REDIS_CLUSTER_NODES`, else `0`',
     ),
     waitTimeoutMs: setting('REDIS_WAIT_TIMEOUT_MS', '500', int(1), 'how long `WAIT` may take (below `REDIS_COMMAND_TIMEOUT_MS`); past it the batch fails and is retried'),
+    idleTtlMs: setting(
+      'REDIS_IDLE_TTL',
+      '30d',
+      duration,
+      'a user untouched this long (no event, no restore) leaves Redis, once MongoDB holds its latest version; reads and its next event bring it back from MongoDB (see Memory)',
+    ),
   },
   kafka: {
     brokers: setting('KAFKA_BROKERS', undefined, optional.transform((v): readonly string[] => (v ?? '').split(',').map((b) => b.trim()).filter(Boolean)), 'comma list, e.g. `127.0.0.1:61092`'),

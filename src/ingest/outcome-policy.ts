@@ -6,9 +6,9 @@
  *    configured attempts, heartbeating all along (one slow write must not
  *    cost the group membership);
  *  - hold: past that bound, if the store does not answer at all, or answers
- *    that it is full (Redis' OOM refusal), nothing can be applied until it
- *    returns or memory frees, so the batch waits (committing nothing)
- *    instead of handing data on;
+ *    that it is full (Redis' OOM refusal), or users to restore first cannot
+ *    be read from MongoDB, nothing can be applied until that passes, so the
+ *    batch waits (committing nothing) instead of handing data on;
  *  - hand on: if it answers, the batch's messages go to the retry topic, so
  *    fresh data keeps flowing;
  *  - dead-letter: out of retry-topic attempts, or refused for good.
@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Message } from 'kafkajs';
 import { attemptOf, retryRecord, type Origin } from '../contracts/retry-record.js';
-import { isRetriable, isStoreFull } from '../errors.js';
+import { holdsWrites, isRetriable } from '../errors.js';
 
 /** What the caller's consumer lends while a batch is handled. */
 export interface BatchControl {
@@ -68,7 +68,7 @@ export async function writeWithPolicy<T>(write: () => Promise<T>, control: Batch
         () => true,
         () => false,
       );
-      if (!isRetriable(error) || (answers && !isStoreFull(error)) || (o.finish && !control.isActive())) return { kind: 'failed', error: error as Error };
+      if (!isRetriable(error) || (answers && !holdsWrites(error)) || (o.finish && !control.isActive())) return { kind: 'failed', error: error as Error };
       o.onUnavailable(error);
       beat();
       await sleep(HOLD_PROBE_MS);

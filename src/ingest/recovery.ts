@@ -32,7 +32,7 @@ export interface RecoveryOptions {
   /** Gains the replayed events; what it held before the loss is not kept in MongoDB (see the README). */
   readonly itemGraph?: ItemGraphStore;
   readonly kafka: Kafka;
-  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId' | 'features' | 'recommendations'>;
+  readonly config: Pick<Config, 'kafka' | 'processor' | 'instanceId' | 'features' | 'recommendations' | 'redis'>;
   readonly logger: Logger;
 }
 
@@ -44,7 +44,8 @@ const newGeneration = (): string => `${Date.now()}-${randomUUID().slice(0, 8)}`;
 export async function recover(o: RecoveryOptions, { force }: { force: boolean }): Promise<{ restored: number; replayed: number; generation: string }> {
   let restored = 0;
   for await (const batch of o.profiles.scan(500)) {
-    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot, { force })));
+    // A snapshot restored is durable: it may leave again once idle (REDIS_IDLE_TTL).
+    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot, { force, idleTtlMs: o.config.redis.idleTtlMs })));
     restored += batch.length;
   }
   const from = await o.profiles.loadCheckpoint();

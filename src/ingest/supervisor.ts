@@ -9,6 +9,7 @@
  * awaited, see `ensureOnline`), and fresh consumers start from the committed
  * offsets: the abandoned batches come again and count once.
  */
+import type { Config } from '../config.js';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
@@ -24,7 +25,7 @@ export interface SupervisorOptions {
   readonly store: UserStateStore;
   readonly profiles: ProfileStore;
   readonly itemGraph?: ItemGraphStore;
-  readonly config: ProcessorOptions['config'];
+  readonly config: ProcessorOptions['config'] & Pick<Config, 'redis'>;
   readonly logger: Logger;
   /** Called with each new applier (a restart makes new ones), to count what it does. */
   readonly observe?: (applier: BatchApplier) => void;

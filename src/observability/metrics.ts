@@ -34,6 +34,12 @@ export interface Metrics {
     /** Seconds the oldest unrecorded offsets have waited, by the rule holding them (0 when none holds). */
     readonly checkpointHeld: Gauge<'reason'>;
   };
+  /** Redis as the hot set: users restored from MongoDB, and how long a restore took. */
+  readonly hotSet: {
+    /** Users brought back from MongoDB, by reason: `event` (the processor, before applying), `read` (the API's read-through). */
+    readonly restored: Counter<'reason'>;
+    readonly restoreDuration: Histogram<'reason'>;
+  };
   /** Degraded modes: reads served by MongoDB, recoveries of a lost Redis, users parked by the sync. */
   readonly degraded: {
     readonly readFallback: Counter<'reason'>;
@@ -131,6 +137,21 @@ export function createMetrics(): Metrics {
         name: 'uas_sync_checkpoint_held_seconds',
         help: 'How long the oldest offsets not yet recorded have waited, by the rule holding them (uncertain-write, unsynced-users); 0 when none holds',
         labelNames: ['reason'],
+        registers: [registry],
+      }),
+    },
+    hotSet: {
+      restored: new Counter({
+        name: 'uas_users_restored_total',
+        help: 'Users brought back to Redis from MongoDB (idle past REDIS_IDLE_TTL, or lost), by reason: event (before their events apply), read (the read-through)',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+      restoreDuration: new Histogram({
+        name: 'uas_user_restore_duration_seconds',
+        help: 'From finding users absent in Redis to having them restored from MongoDB, by reason',
+        labelNames: ['reason'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
         registers: [registry],
       }),
     },

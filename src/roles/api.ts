@@ -34,6 +34,7 @@ import { createReadThroughStore } from '../stores/read-through-store.js';
 export async function startApiRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<string> {
   // Misses fall through to MongoDB, are written back to Redis, and served.
   const readThrough = createReadThroughStore(stores.userStates, stores.profiles, (n) => metrics.sync.readThrough.inc(n), {
+    idleTtlMs: config.redis.idleTtlMs,
     onDegraded: (n, reason) => metrics.degraded.readFallback.inc({ reason }, n),
     onWriteBackFailed: (userId, err) => logger.warn({ err, userId }, 'a user read from MongoDB was not written back to Redis; the next read tries again'),
   });

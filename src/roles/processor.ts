@@ -8,12 +8,21 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stores } from '../stores/index.js';
+import { createRestoringStore } from '../stores/restoring-store.js';
 
 export async function startProcessorRole(config: Config, kafka: Kafka, stores: Stores, lifecycle: Lifecycle, logger: Logger, metrics: Metrics): Promise<void> {
   await lifecycle.retryUntilStopped('kafka topics', () => ensureTopics(kafka, serviceTopics(config.kafka.topics)));
+  // A user gone from Redis (idle past REDIS_IDLE_TTL, or lost) comes back from MongoDB before its events apply.
+  const store = createRestoringStore(stores.userStates, stores.profiles, {
+    idleTtlMs: config.redis.idleTtlMs,
+    onRestored: (count, ms) => {
+      metrics.hotSet.restored.inc({ reason: 'event' }, count);
+      metrics.hotSet.restoreDuration.observe({ reason: 'event' }, ms / 1000);
+    },
+  });
   const processor = createSupervisedProcessor({
     kafka,
-    store: stores.userStates,
+    store,
     profiles: stores.profiles,
     itemGraph: stores.itemGraph,
     config,

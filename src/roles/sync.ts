@@ -22,6 +22,7 @@ export function startSyncRole(config: Config, kafka: Kafka, stores: Stores, life
     leaseMs: config.sync.leaseMs,
     intervalMs: config.sync.intervalMs,
     parkAfter: config.sync.parkAfter,
+    idleTtlMs: config.redis.idleTtlMs,
     park: async (userId: string, snapshot: UserSnapshot, error: unknown) => {
       await parked.park(userId, snapshot, error);
       log.error({ userId, version: snapshot.state.version, err: error }, 'MongoDB would not take this user: parked (re-drive with npm run redrive-parked)');

@@ -19,6 +19,7 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     applyProfile: timed('applyProfile', (u, now) => store.applyProfile(u, now)),
     exportMany: timed('exportMany', (ids) => store.exportMany(ids)),
     restore: timed('restore', (id, s, o) => store.restore(id, s, o)),
+    markSynced: timed('markSynced', (users, ttl) => store.markSynced(users, ttl)),
     claimDirty: timed('claimDirty', (max, lease, now) => store.claimDirty(max, lease, now)),
     completeClaims: timed('completeClaims', (ids) => store.completeClaims(ids)),
     dirtyBacklog: timed('dirtyBacklog', () => store.dirtyBacklog()),

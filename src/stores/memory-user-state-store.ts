@@ -20,7 +20,30 @@ export interface MemoryUserStateStoreOptions {
 
 export function createMemoryUserStateStore(params: FeatureParams, options: MemoryUserStateStoreOptions = {}): UserStateStore {
   const clock = options.clock ?? Date.now;
-  const users = new Map<string, UserSnapshot>();
+  const stored = new Map<string, UserSnapshot>();
+  /** userId → when its idle countdown ends (by `clock`), for users whose latest version MongoDB holds. */
+  const expiresAt = new Map<string, number>();
+  /** The users, less those whose countdown has ended (gone, as Redis' expired keys are). */
+  const users = {
+    get(id: string): UserSnapshot | undefined {
+      const at = expiresAt.get(id);
+      if (at !== undefined && at <= clock()) {
+        expiresAt.delete(id);
+        stored.delete(id);
+      }
+      return stored.get(id);
+    },
+    has: (id: string) => users.get(id) !== undefined,
+    set(id: string, snapshot: UserSnapshot, countdown?: number) {
+      stored.set(id, snapshot);
+      if (countdown === undefined) expiresAt.delete(id);
+      else expiresAt.set(id, countdown);
+    },
+    clear() {
+      stored.clear();
+      expiresAt.clear();
+    },
+  };
   /** userId → dirty since; claims keep it too, with a lease expiry beside. */
   const dirty = new Map<string, number>();
   const claims = new Map<string, { since: number; expiry: number }>();
@@ -41,6 +64,7 @@ export function createMemoryUserStateStore(params: FeatureParams, options: Memor
       const results = new Map<string, UserBatchResult>();
       const at = clock(); // one stamp for the call, as one script call is in Redis
       for (const [userId, events] of byUser) {
+        if (options?.onlyPresent && !users.has(userId)) continue;
         const current = users.get(userId) ?? EMPTY_SNAPSHOT;
         const seen = unpackSeen(Buffer.from(current.seen, 'base64')).map((r) => ({ key: r.digest, at: r.at }));
         const memory = { seen, offsets: new Map(Object.entries(current.offsets)) };
@@ -50,7 +74,8 @@ export function createMemoryUserStateStore(params: FeatureParams, options: Memor
         // The offset marks move even when nothing was applied, as the Redis script's do.
         if (outcome.applied > 0 || users.has(userId)) {
           const packed = packSeen(outcome.memory.seen.map((r) => ({ digest: r.key, at: r.at }))).toString('base64');
-          users.set(userId, { state: outcome.state, seen: packed, offsets: Object.fromEntries(outcome.memory.offsets) });
+          // Applying anything ends the idle countdown; offset marks alone keep it, as the Redis script does.
+          users.set(userId, { state: outcome.state, seen: packed, offsets: Object.fromEntries(outcome.memory.offsets) }, outcome.applied > 0 ? undefined : expiresAt.get(userId));
         }
         if (outcome.applied > 0) markDirty(userId, at);
         const { applied, resent, redelivered, fresh } = outcome;
@@ -73,10 +98,20 @@ export function createMemoryUserStateStore(params: FeatureParams, options: Memor
       });
     },
     async restore(userId, snapshot, options) {
-      const stored = users.get(userId);
-      if (!options?.force && stored && stored.state.version >= snapshot.state.version) return false;
-      users.set(userId, copy(snapshot));
+      const current = users.get(userId);
+      if (!options?.force && current && current.state.version >= snapshot.state.version) return false;
+      users.set(userId, copy(snapshot), options?.idleTtlMs === undefined ? undefined : clock() + options.idleTtlMs);
       return true;
+    },
+    async markSynced(synced, idleTtlMs) {
+      let started = 0;
+      for (const { userId, version } of synced) {
+        const current = users.get(userId);
+        if (current?.state.version !== version) continue;
+        users.set(userId, current, clock() + idleTtlMs);
+        started++;
+      }
+      return started;
     },
     async claimDirty(max, leaseMs, now) {
       for (const [id, c] of claims) {

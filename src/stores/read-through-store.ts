@@ -30,6 +30,8 @@ export interface ReadThroughOptions {
   readonly redisDeadlineMs?: number;
   /** How long a user found in neither store is taken as unknown (default 5 s). */
   readonly unknownTtlMs?: number;
+  /** The idle countdown a user written back starts with (REDIS_IDLE_TTL); none when omitted. */
+  readonly idleTtlMs?: number;
   /** Called with the number of users served from MongoDB while Redis was lost, failing or being recovered. */
   readonly onDegraded?: (count: number, why: 'recovering' | 'redis-failed') => void;
   /** Called when a user read from MongoDB could not be written back to Redis (it is still served; the next read tries again). */
@@ -54,6 +56,8 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
   const unknown = new LRUCache<string, true>({ max: 100_000, ttl: o.unknownTtlMs ?? 5_000, ttlResolution: 0, perf: { now: clock } });
   const inFlight = new Map<string, Promise<UserProfile | undefined>>();
   let checked: { at: number; online: Promise<boolean> } | undefined;
+  // What MongoDB holds is durable: a copy written back may leave again when idle.
+  const restoring = o.idleTtlMs === undefined ? undefined : { idleTtlMs: o.idleTtlMs };
 
   const isOnline = (): Promise<boolean> => {
     if (!checked || clock() - checked.at >= ttl) {
@@ -80,7 +84,7 @@ export function createReadThroughStore(online: UserStateStore, profiles: Profile
       wanted.forEach((id, i) => {
         const one = query.then(async (found) => {
           const p = found[i];
-          if (p && writeBack) await online.restore(id, p.snapshot).catch((error: unknown) => o.onWriteBackFailed?.(id, error));
+          if (p && writeBack) await online.restore(id, p.snapshot, restoring).catch((error: unknown) => o.onWriteBackFailed?.(id, error));
           return p;
         });
         inFlight.set(id, one);

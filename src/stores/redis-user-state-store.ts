@@ -60,19 +60,21 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     if (userIds.length === 0) return [];
     const pipeline = redis.pipeline();
     const full = userIds.map((id) => !scalarsOnly?.has(id));
+    // The state hash last: a user's keys expire at one instant, so when it is still there, so was every
+    // key read before it, and a user expiring during the pipeline is read as absent, never as half.
     userIds.forEach((id, i) => {
       const k = keys.user(id);
-      pipeline.hgetall(k.state);
       if (full[i]) pipeline.hgetall(k.buckets).zrange(k.recent, 0, -1, 'WITHSCORES').hgetall(k.recentIds).zrange(k.categories, 0, -1, 'WITHSCORES');
       if (withSeen) pipeline.getBuffer(k.seen).zrange(k.legacySeen, 0, -1, 'WITHSCORES').hgetall(k.offsets);
+      pipeline.hgetall(k.state);
     });
     const values = replies(await pipeline.exec());
     let at = 0;
     const next = <T>() => values[at++] as T;
     return userIds.map((_, i) => {
-      const h = next<HashFields>();
       const [b, r, ri, c] = full[i] ? [next<HashFields>(), next<string[]>(), next<HashFields>(), next<string[]>()] : [{}, [], {}, []];
       const [seen, offsets] = withSeen ? [packedSeen(next<Buffer | null>(), next<string[]>()), numberRecord(next<HashFields>())] : ['', {}];
+      const h = next<HashFields>();
       const state = decodeState(h, b, r, ri, c);
       return state && { state, seen, offsets };
     });
@@ -96,13 +98,15 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         for (const [userId, events] of chunk) {
           const eventArgs = events.flatMap(({ event: e, arrivedAt, source, offset }) => [e.eventId, e.type, e.itemId ?? '', e.category ?? '', e.occurredAt, arrivedAt, source ?? '', offset ?? '']);
           const digests = packDigests(events.map((d) => idDigest(d.event.eventId)));
-          pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, digests, ...eventArgs);
+          pipeline.applyEvents(...userKeyList(keys.user(userId)), now, params, latestBefore, options?.onlyPresent ? 'present' : 'any', digests, ...eventArgs);
         }
         // The dirty index is its own slot, so it is written beside the scripts, not inside them, and stamped by Redis' clock.
         pipeline.markDirty(keys.sync.dirty, ...chunk.map(([userId]) => userId));
         const values = replies(await pipeline.exec());
         chunk.forEach(([userId], i) => {
-          const [version, applied, resent, redelivered, fresh, latest] = values[i] as [number, number, number, number, string, string[]];
+          const reply = values[i] as [number, number, number, number, string, string[]] | [-1];
+          if (reply[0] === -1) return; // absent, and only present users were to be applied
+          const [version, applied, resent, redelivered, fresh, latest] = reply as [number, number, number, number, string, string[]];
           results.set(userId, { version, applied, resent, redelivered, fresh: [...fresh].map((c) => c === '1'), latestBefore: recentTriples(latest) });
         });
       }
@@ -110,7 +114,7 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
     },
 
     async applyProfile(u, now) {
-      const version = await redis.applyProfile(keys.user(u.userId).state, u.profileVersion, u.vip ? 1 : 0, u.status ?? '', now);
+      const version = await redis.applyProfile(...userKeyList(keys.user(u.userId)), u.profileVersion, u.vip ? 1 : 0, u.status ?? '', now);
       if (version > 0) await redis.markDirty(keys.sync.dirty, u.userId);
       return version;
     },
@@ -127,8 +131,16 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
         JSON.stringify(Object.fromEntries(Object.entries(state.recent).map(([item, s]) => [item, stampField(s)]))),
         JSON.stringify(flatPairs(state.categories)),
         JSON.stringify(stringRecord(snapshot.offsets)),
+        options?.idleTtlMs ?? '',
       );
       return written === 1;
+    },
+
+    async markSynced(users, idleTtlMs) {
+      if (users.length === 0) return 0;
+      const pipeline = redis.pipeline();
+      for (const u of users) pipeline.expireSynced(...userKeyList(keys.user(u.userId)), u.version, idleTtlMs);
+      return (replies(await pipeline.exec()) as number[]).reduce((a, n) => a + n, 0);
     },
 
     claimDirty: (max, leaseMs, now) => redis.claimDirty(keys.sync.dirty, keys.sync.claims, keys.sync.leases, now, leaseMs, max),

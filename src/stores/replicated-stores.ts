@@ -21,6 +21,7 @@ export function replicatedUserStateStore(store: UserStateStore, replicated: () =
     applyEvents: then((byUser, now, options) => store.applyEvents(byUser, now, options), replicated),
     applyProfile: then((u, now) => store.applyProfile(u, now), replicated),
     restore: then((id, snapshot, options) => store.restore(id, snapshot, options), replicated),
+    markSynced: then((users, ttl) => store.markSynced(users, ttl), replicated),
     markOnline: then((generation) => store.markOnline(generation), replicated),
   };
 }

@@ -23,6 +23,19 @@ export interface UserBatchResult {
 export interface ApplyOptions {
   /** How many of each user's latest items before the batch to report (the item graph's anchors); 0 by default. */
   readonly latestBefore?: number;
+  /**
+   * Apply only to users the store holds: one it does not (expired, or lost
+   * with Redis) is left untouched and out of the results, to be restored
+   * from MongoDB first (restoring-store.ts). By default an absent user starts
+   * from the defaults.
+   */
+  readonly onlyPresent?: boolean;
+}
+
+/** A user whose stored version MongoDB now holds. */
+export interface SyncedUser {
+  readonly userId: string;
+  readonly version: number;
 }
 
 /**
@@ -54,7 +67,14 @@ export interface UserStateStore {
    * snapshot's (or whatever it is, with `force`: after a loss, what Redis holds
    * is only what uncommitted batches wrote); true when written.
    */
-  restore(userId: string, snapshot: UserSnapshot, options?: { readonly force?: boolean }): Promise<boolean>;
+  restore(userId: string, snapshot: UserSnapshot, options?: { readonly force?: boolean; readonly idleTtlMs?: number }): Promise<boolean>;
+  /**
+   * Starts the idle countdown of users whose stored version is still the one
+   * MongoDB now holds: untouched for `idleTtlMs`, every key of the user goes.
+   * Applying anything to a user ends its countdown. Returns how many started.
+   * (`restore` with `idleTtlMs` starts one too: a restored copy is durable.)
+   */
+  markSynced(users: readonly SyncedUser[], idleTtlMs: number): Promise<number>;
   /**
    * Claims up to `max` users changed since their last sync, dirty longest
    * first, with a lease: claims whose lease has expired are given back first.

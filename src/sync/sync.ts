@@ -32,6 +32,10 @@
  * rewritten if lower, and dropped only when found equal. No checkpoint is
  * recorded while any user is uncertain.
  *
+ * Users written (or found as new in MongoDB) start their idle countdown in
+ * Redis (`idleTtlMs`): untouched that long they leave it, and come back from
+ * MongoDB when read or when their next event arrives (restoring-store.ts).
+ *
  * One user whose write keeps failing must not hold every checkpoint back:
  * a user MongoDB refuses for good (an error that is not retriable), or whose
  * write failed `parkAfter` passes in a row while others' succeeded, is parked
@@ -46,7 +50,7 @@ import { EventEmitter } from 'node:events';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { isRetriable } from '../errors.js';
 import type { ProfileStore } from '../stores/profile.js';
-import type { UserStateStore } from '../stores/user-state.js';
+import type { SyncedUser, UserStateStore } from '../stores/user-state.js';
 import type { UserSnapshot } from '../contracts/user-snapshot.js';
 import type { PartitionOffsets } from '../contracts/offset-checkpoint.js';
 
@@ -66,6 +70,8 @@ export interface SyncOptions {
   readonly park?: (userId: string, snapshot: UserSnapshot, error: unknown) => Promise<void>;
   /** Failed passes in a row, while others' writes succeed, before a user is parked (default 5). */
   readonly parkAfter?: number;
+  /** Starts the idle countdown (REDIS_IDLE_TTL) of each user once MongoDB holds its latest version; none when omitted. */
+  readonly idleTtlMs?: number;
   readonly clock?: () => number;
 }
 
@@ -141,6 +147,7 @@ export function createSync(o: SyncOptions): Sync {
       if (ids.length === 0) break;
       const snapshots = await o.store.exportMany(ids);
       const done: string[] = [];
+      const durable: SyncedUser[] = [];
       const refused: { userId: string; snapshot: UserSnapshot; error: unknown }[] = [];
       let succeeded = 0;
       await Promise.all(
@@ -154,6 +161,7 @@ export function createSync(o: SyncOptions): Sync {
             succeeded++;
             strikes.delete(userId);
             done.push(userId);
+            durable.push({ userId, version: snapshot.state.version });
           } catch (error) {
             failed++;
             // Refused by the open breaker: never sent. Anything else may still land later.
@@ -168,6 +176,8 @@ export function createSync(o: SyncOptions): Sync {
       const gone = await parkRefused(refused, succeeded > 0);
       parked += gone.length;
       await o.store.completeClaims([...done, ...gone]);
+      // Only what MongoDB holds may leave Redis (a parked user is not among them); a user changed since keeps no countdown.
+      if (o.idleTtlMs !== undefined) await o.store.markSynced(durable, o.idleTtlMs);
       // Claims not completed come back when their lease ends; do not spin on a failing store.
       if (failed > 0) break;
     }

@@ -12,6 +12,9 @@ import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from '../../src/features/p
 import { DEFAULT_USER_STATE } from '../../src/features/state.js';
 import { recentItemsOf } from '../../src/features/view.js';
 import type { UserStateStore } from '../../src/stores/user-state.js';
+import { createMemoryProfileStore } from '../../src/stores/memory-profile-store.js';
+import { createRestoringStore } from '../../src/stores/restoring-store.js';
+import { waitFor } from '../support/wait-for.js';
 import { ARRIVAL, arrive, delivered, digestsOf, expectSameState, modelRun, packedMemory, seenDigests, streamArb, T0, type ModelUser } from '../support/events.js';
 
 const HOUR = 3_600_000;
@@ -91,6 +94,71 @@ export function userStateStoreContract(name: string, open: () => Promise<UserSta
         }),
         { numRuns: 40 },
       );
+    });
+
+    it('ends in the state and memory of a run without expiry, through idle expiries and restores before applying', async () => {
+      let run = 0;
+      let expiries = 0;
+      await fc.assert(
+        fc.asyncProperty(streamArb({ maxGapMs: 8 * HOUR, maxLength: 60, scope: () => `x${++run}-` }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), async ({ batches }, leaves) => {
+          const profiles = createMemoryProfileStore();
+          const restoring = createRestoringStore(store, profiles, { idleTtlMs: 60_000 });
+          const all = [...new Set(batches.flat().map((d) => d.event.userId))];
+          for (const [i, batch] of batches.entries()) {
+            const grouped = new Map<string, Delivery[]>();
+            for (const d of batch) grouped.set(d.event.userId, [...(grouped.get(d.event.userId) ?? []), d]);
+            await restoring.applyEvents(grouped, NOW);
+            if (!leaves[i % leaves.length]) continue;
+            // What the sync does, then the idle countdown runs out: every user written leaves the store.
+            const snapshots = await store.exportMany(all);
+            const present = all.flatMap((userId, j) => (snapshots[j] ? [{ userId, snapshot: snapshots[j] }] : []));
+            for (const p of present) await profiles.upsertIfNewer({ userId: p.userId, version: p.snapshot.state.version, snapshot: p.snapshot, updatedAt: NOW });
+            expect(await store.markSynced(present.map((p) => ({ userId: p.userId, version: p.snapshot.state.version })), 1)).toBe(present.length);
+            await waitFor(async () => (await store.loadMany(all)).every((st) => st === undefined), { timeoutMs: 5_000, intervalMs: 2, what: 'the synced users to leave' });
+            expiries += present.length;
+          }
+          const expected = modelRun(batches, CONTRACT_PARAMS, NOW);
+          // Users that left and had no event since come back as a read would bring them: from MongoDB.
+          const online = await store.exportMany(all);
+          const durable = await profiles.findMany(all);
+          all.forEach((userId, i) => {
+            const got = online[i] ?? durable[i]?.snapshot;
+            const want = expected.get(userId)!;
+            expectSameState(got!.state, want.state);
+            expect(got!.seen).toEqual(packedMemory(want.memory));
+            // Marks moved by deliveries that applied nothing are not written to MongoDB (nothing changed), so a user
+            // that left may come back with lower ones; what they would have caught its seen ids catch (README: Memory).
+            for (const [source, mark] of want.memory.offsets) expect(got!.offsets[source] ?? -1).toBeLessThanOrEqual(mark);
+            if (online[i] && !durable[i]) expect(got!.offsets).toEqual(Object.fromEntries(want.memory.offsets));
+          });
+        }),
+        { numRuns: 15 },
+      );
+      expect(expiries).toBeGreaterThan(0);
+    });
+
+    it('starts an idle countdown only at the version MongoDB holds, and ends it when anything is applied', async () => {
+      await store.applyEvents(delivered([event('c1', 'cd', T0)]), NOW);
+      const [v1] = await store.exportMany(['cd']);
+      // The user changed after its copy was written: no countdown for the older version.
+      await store.applyEvents(delivered([event('c2', 'cd', T0 + 1)]), NOW);
+      expect(await store.markSynced([{ userId: 'cd', version: v1!.state.version }], 1)).toBe(0);
+      expect(await store.markSynced([{ userId: 'nobody', version: 1 }], 1)).toBe(0);
+      // Synced at its version, then changed again before the countdown ends: it stays.
+      expect(await store.markSynced([{ userId: 'cd', version: 2 }], 300)).toBe(1);
+      await store.applyEvents(delivered([event('c3', 'cd', T0 + 2)]), NOW);
+      await store.applyProfile({ userId: 'cd', profileVersion: 1, vip: true, status: null }, NOW);
+      const later = Date.now() + 400;
+      await waitFor(() => Date.now() > later, { timeoutMs: 2_000, intervalMs: 50, what: 'the countdown to have run out' });
+      expect((await store.loadMany(['cd']))[0]).toMatchObject({ version: 4, vip: true });
+      // A re-send alone (nothing applied) keeps a countdown running; when it ends, every key goes.
+      expect(await store.markSynced([{ userId: 'cd', version: 4 }], 200)).toBe(1);
+      expect((await store.applyEvents(delivered([event('c3', 'cd', T0 + 2)]), NOW)).get('cd')).toMatchObject({ applied: 0, resent: 1 });
+      await waitFor(async () => (await store.exportMany(['cd']))[0] === undefined, { timeoutMs: 5_000, intervalMs: 20, what: 'the user to leave' });
+      // Only present users are applied when asked: the absent one is left out, untouched.
+      const only = await store.applyEvents(delivered([event('c4', 'cd', T0 + 3), event('n1', 'new', T0)]), NOW, { onlyPresent: true });
+      expect([...only.keys()]).toEqual([]);
+      expect(await store.loadMany(['cd', 'new'])).toEqual([undefined, undefined]);
     });
 
     it('applies events far behind the newest, skips re-sends and redeliveries, and bumps the version once per changing batch', async () => {

@@ -18,7 +18,7 @@ import { connectRedis, createRedisUserStateStore } from '../../src/stores/redis-
 import type { UserStateStore } from '../../src/stores/user-state.js';
 import { committedOffsets, endOffsets, sum } from '../../src/ingest/offsets.js';
 import { scoreOf } from '../../src/features/view.js';
-import { ensureOnline } from '../../src/ingest/recovery.js';
+import { ensureOnline, recover } from '../../src/ingest/recovery.js';
 import { createSync, type Sync } from '../../src/sync/sync.js';
 import { expectSameState } from '../support/events.js';
 import { startPrivateServer } from '../support/private-server.js';
@@ -198,6 +198,56 @@ describe('durable profiles', () => {
     const recovered = await store.loadMany(users);
     users.forEach((id, i) => expectSameState(recovered[i], expected.get(id), 1e-9, { bookkeeping: false }));
   });
+
+  it('moves the checkpoint at least once a minute under 1k events/s for 3 minutes, covers the end within 10 s of the load, and a loss after that replays only what came later', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(() => redis.stop());
+    const { config, kafka, store, profiles, processor, newSync } = await setup({ REDIS_URL: redis.url });
+    const sync = newSync();
+    const topic = config.kafka.topics.activity;
+    const advances: { at: number; covered: number }[] = [];
+    sync.on('checkpoint', (offsets) => {
+      const covered = sum(offsets);
+      if (covered > (advances.at(-1)?.covered ?? 0)) advances.push({ at: Date.now(), covered });
+    });
+    sync.start();
+    cleanup.push(() => sync.stop());
+    // 100 users, 1,000 events a second for 180 s: every user changes several times a second, so the dirty set is never empty.
+    const SECONDS = 180;
+    const events = eventFile(SECONDS * 1000, 100, 65);
+    const startedAt = Date.now();
+    for (let s = 0; s < SECONDS; s++) {
+      await produce(kafka, topic, events.slice(s * 1000, (s + 1) * 1000).map(toMessage));
+      await sleep(Math.max(0, startedAt + (s + 1) * 1000 - Date.now())); // paces the load at 1,000 a second
+    }
+    const stoppedAt = Date.now();
+    const during = [startedAt, ...advances.filter((a) => a.at <= stoppedAt).map((a) => a.at), stoppedAt];
+    const gaps = during.slice(1).map((t, i) => t - during[i]!);
+    expect(Math.max(...gaps), `gaps between checkpoint advances: ${gaps.join(', ')} ms`).toBeLessThanOrEqual(60_000);
+    // Once the load stops, the pass then running and the next one write what is left: the checkpoint covers
+    // the end within 10 s, or within those two passes where one write takes longer (FerretDB's SQLite
+    // backend here: tens of milliseconds for each of these 30 KB documents, so a pass of 100 users takes seconds).
+    const passes: number[] = [];
+    sync.on('pass', (p) => passes.push(p.durationMs));
+    await waitFor(async () => sum(await profiles.loadCheckpoint()) === events.length, { timeoutMs: 90_000, intervalMs: 100, what: 'the checkpoint to cover every event' });
+    const coveredAfter = Date.now() - stoppedAt;
+    const bound = Math.max(10_000, 2 * Math.max(...passes) + 2_000);
+    expect(coveredAfter, `covered ${coveredAfter} ms after the load; passes since took ${passes.join(', ')} ms; advances every ${gaps.join(', ')} ms`).toBeLessThanOrEqual(bound);
+
+    // After that, 700 more events reach Redis but not MongoDB; then Redis is lost: only those 700 are replayed.
+    await sync.stop();
+    const later = eventFile(700, 100, 66).map((e) => ({ ...e, eventId: `later-${e.eventId}` }));
+    await produce(kafka, topic, later.map(toMessage));
+    await waitCaughtUp(kafka, config.processor.groupId, [topic]);
+    await processor.stop();
+    await redis.restartEmpty();
+    const recovered = await recover({ store, profiles, kafka, config, logger }, { force: true });
+    expect(recovered.replayed).toBe(later.length);
+    const expected = referenceStates([...events, ...later], config.features);
+    const users = [...expected.keys()];
+    const states = await store.loadMany(users);
+    users.forEach((id, i) => expectSameState(states[i], expected.get(id), 1e-9, { bookkeeping: false }));
+  }, 300_000);
 
   it('applies a static profile to Redis at once, never lets an older one win, and the sync carries it to MongoDB', async () => {
     const { config, kafka, store, profiles, newSync } = await setup();

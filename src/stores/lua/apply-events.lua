@@ -22,11 +22,18 @@
   ARGV[2]  parameters as JSON: { halfLife, horizon, epoch, recent, categories, seen (caps),
            windows = [[bucket width ms, buckets], ...], weights = { TYPE = weight } }
   ARGV[3]  n: how many of the latest recent items (before the batch) to return
-  ARGV[4]  the events' id digests, 12 bytes each, in event order
-  ARGV[5..] the events, eight values each: eventId, type, itemId or '', category or '',
+  ARGV[4]  'present': apply only to a user Redis holds (an absent one may have
+           expired or been lost, and is restored from MongoDB first); 'any': create one
+  ARGV[5]  the events' id digests, 12 bytes each, in event order
+  ARGV[6..] the events, eight values each: eventId, type, itemId or '', category or '',
            occurredAt, arrivedAt, source ('topic/partition' or ''), offset (or '')
 
-  Returns { version, applied, resent, redelivered, fresh, latest }: `fresh` has
+  A user with an idle countdown (expire-synced.lua) loses it when anything is
+  applied: its latest state then exists only here until the sync writes it.
+  When only offset marks move, the countdown stays, for every key.
+
+  Returns { -1 } for an absent user with 'present', with nothing written; else
+  { version, applied, resent, redelivered, fresh, latest }: `fresh` has
   one character per event, '1' when it was applied now, '0' otherwise;
   `latest` is [itemId, occurredAt, eventId, ...] of the n latest items before
   the batch, latest first (what the item graph pairs new items with). Items
@@ -35,7 +42,11 @@
 local function fmt(x) return string.format('%.17g', x) end
 
 -- The seen ids: 12 bytes of the id's SHA-1, 4 of its recorded arrival (seconds, big-endian).
-local REC, DIGEST, FIRST = 16, 12, 5
+if ARGV[4] == 'present' and redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
+local ttl = redis.call('PTTL', KEYS[1])
+local function keepCountdown() for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end end
+
+local REC, DIGEST, FIRST = 16, 12, 6
 local function u32(n) return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256) end
 local function secondsAt(ids, i)
   local a, b, c, d = string.byte(ids, (i - 1) * REC + DIGEST + 1, i * REC)
@@ -179,7 +190,7 @@ local lastSeconds = 0
 if #seenIds >= REC then lastSeconds = secondsAt(seenIds, #seenIds / REC) end
 for _, e in ipairs(candidates) do
   local n = (e - FIRST) / 8
-  local digest = string.sub(ARGV[4], n * DIGEST + 1, (n + 1) * DIGEST)
+  local digest = string.sub(ARGV[5], n * DIGEST + 1, (n + 1) * DIGEST)
   if inBatch[digest] or remembered(digest) then
     resent = resent + 1
   else
@@ -240,7 +251,11 @@ for source in pairs(moved) do
 end
 if #markFields > 0 then redis.call('HSET', KEYS[6], unpack(markFields)) end
 
-if applied == 0 then return { version, 0, resent, redelivered, table.concat(fresh), latest } end
+if applied == 0 then
+  if ttl > 0 then keepCountdown() end
+  return { version, 0, resent, redelivered, table.concat(fresh), latest }
+end
+if ttl > 0 then for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end end
 
 -- Counts are added with one read and one write per 400 fields, not a call per field.
 local fields, adds = {}, {}
@@ -336,9 +351,9 @@ do
     if secondsAt(all, mid) * 1000 < latestArrival - horizon then lo = mid + 1 else hi = mid end
   end
   local first = math.max(lo, count - p.seen + 1)
+  -- SET, not APPEND: an appended string keeps spare room (up to its own size again) for the next append.
   if first > count then redis.call('DEL', KEYS[2])
-  elseif first > 1 then redis.call('SET', KEYS[2], string.sub(all, (first - 1) * REC + 1))
-  else redis.call('APPEND', KEYS[2], table.concat(added)) end
+  else redis.call('SET', KEYS[2], string.sub(all, (first - 1) * REC + 1)) end
 end
 if watermark > startWatermark then
   -- Buckets below a window's first live bucket are dead. Before this call none

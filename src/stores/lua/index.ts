@@ -10,7 +10,8 @@ const source = (name: string) => readFileSync(new URL(`./${name}.lua`, import.me
 
 const SCRIPTS = {
   applyEvents: { numberOfKeys: 8, lua: source('apply-events') },
-  applyProfile: { numberOfKeys: 1, lua: source('apply-profile') },
+  applyProfile: { numberOfKeys: 8, lua: source('apply-profile') },
+  expireSynced: { numberOfKeys: 8, lua: source('expire-synced') },
   restoreState: { numberOfKeys: 8, lua: source('restore-state') },
   claimDirty: { numberOfKeys: 3, lua: source('claim-dirty') },
   completeClaims: { numberOfKeys: 2, lua: source('complete-claims') },
@@ -24,8 +25,9 @@ type Arg = string | number | Buffer;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number, string, string[]], Context>;
-    applyProfile(key: string, profileVersion: Arg, vip: Arg, status: string, now: Arg): Result<number, Context>;
+    applyEvents(...keysAndArgs: Arg[]): Result<[number, number, number, number, string, string[]] | [-1], Context>;
+    applyProfile(...keysAndArgs: Arg[]): Result<number, Context>;
+    expireSynced(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
     restoreState(...keysAndArgs: Arg[]): Result<0 | 1, Context>;
     claimDirty(dirty: string, claims: string, leases: string, now: Arg, leaseMs: Arg, max: Arg): Result<string[], Context>;
     completeClaims(claims: string, leases: string, ...userIds: string[]): Result<number, Context>;

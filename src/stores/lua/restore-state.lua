@@ -13,6 +13,7 @@
   ARGV[6] recent as JSON { itemId: 'occurredAt:eventId' }
   ARGV[7] categories as JSON [category, scaled affinity, ...]
   ARGV[8] offsets as JSON { topic/partition: offset }
+  ARGV[9] the idle TTL (ms) to start the countdown with (the copy restored is durable), or '' for none
   Numbers inside the JSON arrays are strings, so no precision is lost on the way.
 
   Returns 1 when written, 0 when the stored version is >= ARGV[2] (unchecked with 'force').
@@ -42,4 +43,9 @@ for item, stamp in pairs(cjson.decode(ARGV[6])) do
 end
 zadd(KEYS[5], cjson.decode(ARGV[7]))
 hset(KEYS[6], cjson.decode(ARGV[8]))
+if ARGV[9] ~= '' then
+  local t = redis.call('TIME')
+  local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[9])
+  for i = 1, #KEYS do redis.call('PEXPIREAT', KEYS[i], at) end
+end
 return 1
