@@ -20,6 +20,8 @@ import { createProcessor } from '../src/ingest/processor.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createRedisItemGraphStore } from '../src/stores/redis-item-graph-store.js';
 import { connectRedis, createRedisUserStateStore } from '../src/stores/redis-user-state-store.js';
+import { createMongoProfileStore } from '../src/stores/mongo-profile-store.js';
+import { createRestoringStore } from '../src/stores/restoring-store.js';
 import type { Config } from '../src/config.js';
 import { caughtUp, eventFile, produce, toMessage } from '../test/support/processor-harness.js';
 import { benchConfig, benchServers, machine, startBareConsumer, withCpu } from './support.js';
@@ -74,13 +76,16 @@ async function main(): Promise<void> {
       redis: { ...config.redis, keyPrefix: `${config.redis.keyPrefix}${name}:` },
       recommendations: { ...config.recommendations, enabled: recommendations },
     };
-    const store = createRedisUserStateStore({ redis: connectRedis(run.redis.url, 5000), keyPrefix: run.redis.keyPrefix, params: run.features });
+    // As the processor role runs it: a user absent from Redis is looked up in MongoDB (every user here is new).
+    const profiles = await createMongoProfileStore({ url: run.mongo.url, db: run.mongo.db });
+    const redisStore = createRedisUserStateStore({ redis: connectRedis(run.redis.url, 5000), keyPrefix: run.redis.keyPrefix, params: run.features });
+    const store = createRestoringStore(redisStore, profiles, { idleTtlMs: run.redis.idleTtlMs });
     const itemGraph = createRedisItemGraphStore({ redis: connectRedis(run.redis.url, 5000), keyPrefix: run.redis.keyPrefix, params: run.recommendations });
     const processor = createProcessor({ kafka, store, itemGraph, config: run, logger });
     processor.applier.on('batch', (b) => batchSizes.push(b.messages));
     const p = await withCpu(() => drain(kafka, processor.consumer, run.processor.groupId, topic, () => processor.start()));
     await processor.stop();
-    await Promise.all([store.close(), itemGraph.close()]);
+    await Promise.all([store.close(), itemGraph.close(), profiles.close()]);
     return { rate: events / p.result, cpu: p.cpuShare };
   }
   for (let r = 0; r < runs; r++) {

@@ -37,6 +37,14 @@ describe('config', () => {
     expect(() => loadConfig({}, { PROCESSOR_FETCH_BYTES: '512' })).toThrow(/PROCESSOR_FETCH_BYTES/);
   });
 
+  it('reads the idle TTL as a duration: 30 days by default, seconds for tests, never below a second', () => {
+    expect(loadConfig({}, {}).redis.idleTtlMs).toBe(30 * 86_400_000);
+    expect(loadConfig({}, { REDIS_IDLE_TTL: '5s' }).redis.idleTtlMs).toBe(5_000);
+    expect(loadConfig({}, { REDIS_IDLE_TTL: '12h' }).redis.idleTtlMs).toBe(12 * 3_600_000);
+    expect(() => loadConfig({}, { REDIS_IDLE_TTL: '30' })).toThrow(/REDIS_IDLE_TTL/);
+    expect(() => loadConfig({}, { REDIS_IDLE_TTL: '500ms' })).toThrow(/REDIS_IDLE_TTL/);
+  });
+
   it('expands roles, lets flags override the environment, and names a bad variable', () => {
     expect(loadConfig({ ROLES: 'all' }, { ROLES: 'api' }).roles).toEqual(['api', 'processor', 'sync', 'collector']);
     expect(loadConfig({ ROLES: undefined }, { ROLES: 'sync,api' }).roles).toEqual(['sync', 'api']);
