@@ -41,11 +41,12 @@
 ]]
 local function fmt(x) return string.format('%.17g', x) end
 
--- The seen ids: 12 bytes of the id's SHA-1, 4 of its recorded arrival (seconds, big-endian).
+-- Nothing is written for an absent user the caller restores first; an idle countdown is read once.
 if ARGV[4] == 'present' and redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 local ttl = redis.call('PTTL', KEYS[1])
 local function keepCountdown() for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end end
 
+-- The seen ids: 12 bytes of the id's SHA-1, 4 of its recorded arrival (seconds, big-endian).
 local REC, DIGEST, FIRST = 16, 12, 6
 local function u32(n) return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256) end
 local function secondsAt(ids, i)
