@@ -133,8 +133,8 @@ const runRecover = (config: Config, logger: Logger) =>
   withServerStores('recover', 'REDIS_URL, KAFKA_BROKERS and MONGO_URL', config, logger, async (stores) => {
     // Forced only when Redis lost its state: over a live one, a newer state must win.
     const force = (await stores.userStates.generation()) === undefined;
-    const { restored, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger }, { force });
-    process.stdout.write(`restored ${restored} users from MongoDB and replayed ${replayed} messages\n`);
+    const { reset, replayed } = await recover({ store: stores.userStates, itemGraph: stores.itemGraph, profiles: stores.profiles, kafka: createKafka(config.kafka, logger), config, logger }, { force });
+    process.stdout.write(`replayed ${replayed} messages (their users restored from MongoDB first), reset ${reset} users an uncommitted batch had written; the others are restored when read or when their next event arrives\n`);
   });
 
 const runRedriveParked = (config: Config, logger: Logger) =>

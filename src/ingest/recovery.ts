@@ -1,19 +1,23 @@
 /**
- * Rebuilds a lost Redis: every profile's snapshot is restored from MongoDB,
- * then Kafka is replayed from the offsets the snapshots cover up to the
- * offsets the processor's groups have committed: exactly what had been
- * applied before the loss, so the live groups then go on where they stood and
+ * Rebuilds a lost Redis without waiting for every user: Kafka is replayed
+ * from the offsets the last checkpoint covers up to the offsets the
+ * processor's groups have committed, through the restoring store
+ * (stores/restoring-store.ts), so each replayed event's user is restored from
+ * MongoDB first; then the store is online. Every other user stays in MongoDB
+ * until a read brings it back (the read-through) or its next event does (the
+ * processor's own restoring store), exactly as an idle user that left. So the
+ * time to online grows with what came after the checkpoint, not with the
+ * users MongoDB holds. The live groups then go on where they stood and
  * nothing is done twice (a first start over a topic with history replays
  * nothing: no offsets are committed yet, and the live group reads it once).
  * Snapshots carry their dedupe memory (seen ids and offset marks), so an
- * event both in a snapshot and in the replay counts once. Nothing processed
- * before the loss is lost: whatever the last sync did not write is at or
- * after the recorded offsets.
+ * event both in a snapshot and in the replay counts once.
  *
- * After a loss the restore is forced: whatever Redis holds by then was
- * written by batches that were not committed (every processor checks the
- * generation before it commits), so a snapshot replaces it even where its
- * version is lower; those batches are delivered again and counted once.
+ * After a loss (`force`) Redis holds only what batches wrote that were never
+ * committed (every processor checks the generation before it commits): those
+ * users, found with a SCAN of the nearly empty Redis, are put back to their
+ * durable copy, or dropped where MongoDB has none; their batches are
+ * delivered again and counted once.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +29,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ItemGraphStore } from '../stores/item-graph.js';
 import type { ProfileStore } from '../stores/profile.js';
 import type { UserStateStore } from '../stores/user-state.js';
+import { createRestoringStore } from '../stores/restoring-store.js';
 
 export interface RecoveryOptions {
   readonly store: UserStateStore;
@@ -41,20 +46,28 @@ const RECOVERY_LOCK_MS = 10 * 60_000;
 
 const newGeneration = (): string => `${Date.now()}-${randomUUID().slice(0, 8)}`;
 
-export async function recover(o: RecoveryOptions, { force }: { force: boolean }): Promise<{ restored: number; replayed: number; generation: string }> {
-  let restored = 0;
-  for await (const batch of o.profiles.scan(500)) {
-    // A snapshot restored is durable: it may leave again once idle (REDIS_IDLE_TTL).
-    await Promise.all(batch.map((p) => o.store.restore(p.userId, p.snapshot, { force, idleTtlMs: o.config.redis.idleTtlMs })));
-    restored += batch.length;
+export async function recover(o: RecoveryOptions, { force }: { force: boolean }): Promise<{ reset: number; replayed: number; generation: string }> {
+  const started = Date.now();
+  // A snapshot restored is durable: it may leave again once idle (REDIS_IDLE_TTL).
+  const idleTtlMs = o.config.redis.idleTtlMs;
+  let reset = 0;
+  if (force) {
+    for await (const ids of o.store.scanUsers(500)) {
+      const durable = await o.profiles.findMany(ids);
+      const found = ids.flatMap((id, i) => (durable[i] ? [{ id, snapshot: durable[i].snapshot }] : []));
+      await Promise.all(found.map((p) => o.store.restore(p.id, p.snapshot, { force: true, idleTtlMs })));
+      await o.store.drop(ids.filter((_, i) => !durable[i]));
+      reset += ids.length;
+    }
   }
   const from = await o.profiles.loadCheckpoint();
   const to = await committedOffsets(o.kafka, processorGroups(o.config.processor.groupId, o.config.kafka.topics));
-  const { messages } = await replay({ kafka: o.kafka, store: o.store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from, to });
+  const store = createRestoringStore(o.store, o.profiles, { idleTtlMs });
+  const { messages } = await replay({ kafka: o.kafka, store, ...(o.itemGraph ? { itemGraph: o.itemGraph } : {}), config: o.config, logger: o.logger, from, to });
   const generation = newGeneration();
   await o.store.markOnline(generation);
-  o.logger.info({ restored, replayed: messages, from, generation }, 'recovered the online state');
-  return { restored, replayed: messages, generation };
+  o.logger.info({ reset, replayed: messages, from, generation, durationMs: Date.now() - started }, 'recovered the online state');
+  return { reset, replayed: messages, generation };
 }
 
 /**

@@ -20,6 +20,8 @@ export function instrumentUserStateStore(store: UserStateStore, histogram: Histo
     exportMany: timed('exportMany', (ids) => store.exportMany(ids)),
     restore: timed('restore', (id, s, o) => store.restore(id, s, o)),
     markSynced: timed('markSynced', (users, ttl) => store.markSynced(users, ttl)),
+    scanUsers: (batchSize) => store.scanUsers(batchSize),
+    drop: timed('drop', (ids) => store.drop(ids)),
     claimDirty: timed('claimDirty', (max, lease, now) => store.claimDirty(max, lease, now)),
     completeClaims: timed('completeClaims', (ids) => store.completeClaims(ids)),
     dirtyBacklog: timed('dirtyBacklog', () => store.dirtyBacklog()),

@@ -113,6 +113,16 @@ export function createMemoryUserStateStore(params: FeatureParams, options: Memor
       }
       return started;
     },
+    async *scanUsers(batchSize) {
+      const ids = [...stored.keys()].filter((id) => users.has(id));
+      for (let i = 0; i < ids.length; i += batchSize) yield ids.slice(i, i + batchSize);
+    },
+    async drop(userIds) {
+      for (const id of userIds) {
+        stored.delete(id);
+        expiresAt.delete(id);
+      }
+    },
     async claimDirty(max, leaseMs, now) {
       for (const [id, c] of claims) {
         if (c.expiry > now) continue;

@@ -140,8 +140,12 @@ export async function createMongoProfileStore(options: MongoProfileStoreOptions)
       }),
     async findMany(userIds) {
       if (userIds.length === 0) return [];
-      const found = await bounded(profiles.find({ _id: { $in: [...userIds] } }).toArray(), timeoutMs);
-      const byId = new Map(found.map((d) => [d._id, toProfile(d)]));
+      // One query per distinct id, in parallel over the pool, not one `$in`: FerretDB 1.x answers `_id: { $in }` by
+      // scanning the collection (10.6 s at 100,000 documents here) and an `_id` equality by its index (79 ms);
+      // MongoDB answers either from the index.
+      const distinct = [...new Set(userIds)];
+      const found = await bounded(Promise.all(distinct.map((id) => profiles.findOne({ _id: id }))), timeoutMs);
+      const byId = new Map(distinct.map((id, i) => [id, found[i] ? toProfile(found[i]) : undefined]));
       return userIds.map((id) => byId.get(id));
     },
     async *scan(batchSize) {

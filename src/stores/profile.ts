@@ -25,7 +25,7 @@ export interface ProfileStore {
   init(): Promise<void>;
   /** Writes a user's snapshot unless the stored snapshot's version is ≥ `version`. */
   upsertIfNewer(profile: UserProfile): Promise<UpsertOutcome>;
-  /** The profiles of `userIds`, in order, `undefined` where none is stored, in one query. */
+  /** The profiles of `userIds`, in order, `undefined` where none is stored, in one call. */
   findMany(userIds: readonly string[]): Promise<(UserProfile | undefined)[]>;
   /** Every stored profile, in batches. */
   scan(batchSize: number): AsyncIterable<UserProfile[]>;

@@ -1,7 +1,7 @@
 /**
  * The API's reads, kept up when Redis is not:
  *  - users missing from Redis (an eviction, a partial loss) are loaded from
- *    MongoDB in one query per batch, written back to Redis (version-checked,
+ *    MongoDB in one lookup per batch (a point query per user), written back to Redis (version-checked,
  *    so a newer state there is kept), and served;
  *  - while Redis has no generation (it restarted empty and a recovery is
  *    rebuilding it), what it holds is partial, so everyone is read from

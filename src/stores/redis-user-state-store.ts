@@ -3,7 +3,7 @@
  * call costs one round trip however many users it touches; each user's change
  * is one Lua script over that user's keys (one hash slot).
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { FeatureParams } from '../features/params.js';
 import { ACTIVITY_TYPES } from '../features/activity.js';
 import { bucketWidth } from '../features/windows.js';
@@ -141,6 +141,30 @@ export function createRedisUserStateStore(options: RedisUserStateStoreOptions): 
       const pipeline = redis.pipeline();
       for (const u of users) pipeline.expireSynced(...userKeyList(keys.user(u.userId)), u.version, idleTtlMs);
       return (replies(await pipeline.exec()) as number[]).reduce((a, n) => a + n, 0);
+    },
+
+    async *scanUsers(batchSize) {
+      // The state hash names a user; every master of a cluster holds some. Glob characters in the prefix are escaped.
+      const stateKey = keys.user('*').state;
+      const [head, tail] = [stateKey.slice(0, stateKey.indexOf('*')), stateKey.slice(stateKey.indexOf('*') + 1)];
+      const match = `${head.replace(/[*?[\]\\]/g, '\\$&')}*${tail}`;
+      const cluster = redis as unknown as Cluster;
+      for (const node of cluster instanceof Cluster ? cluster.nodes('master') : [redis]) {
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', batchSize);
+          cursor = next;
+          const ids = found.filter((k) => k.startsWith(head) && k.endsWith(tail)).map((k) => k.slice(head.length, k.length - tail.length));
+          if (ids.length > 0) yield ids;
+        } while (cursor !== '0');
+      }
+    },
+
+    async drop(userIds) {
+      if (userIds.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const id of userIds) pipeline.del(...userKeyList(keys.user(id)));
+      replies(await pipeline.exec());
     },
 
     claimDirty: (max, leaseMs, now) => redis.claimDirty(keys.sync.dirty, keys.sync.claims, keys.sync.leases, now, leaseMs, max),

@@ -22,6 +22,7 @@ export function replicatedUserStateStore(store: UserStateStore, replicated: () =
     applyProfile: then((u, now) => store.applyProfile(u, now), replicated),
     restore: then((id, snapshot, options) => store.restore(id, snapshot, options), replicated),
     markSynced: then((users, ttl) => store.markSynced(users, ttl), replicated),
+    drop: then((ids) => store.drop(ids), replicated),
     markOnline: then((generation) => store.markOnline(generation), replicated),
   };
 }

@@ -7,7 +7,7 @@
  * defaults.
  *
  * The present users are applied first, and only the absent ones cost a
- * MongoDB query (one per call) and a second round trip. When MongoDB does not
+ * MongoDB lookup (one per call, a point query per user) and a second round trip. When MongoDB does not
  * answer, the call fails with {@link DurableCopyUnavailableError}: the batch
  * then waits, committing nothing, rather than apply an absent user's events
  * to an empty state (outcome-policy.ts holds on it). The present users'

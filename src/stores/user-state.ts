@@ -75,6 +75,10 @@ export interface UserStateStore {
    * (`restore` with `idleTtlMs` starts one too: a restored copy is durable.)
    */
   markSynced(users: readonly SyncedUser[], idleTtlMs: number): Promise<number>;
+  /** Every user the store holds, in batches of about `batchSize` (a SCAN: for a store that holds few, as after a loss). */
+  scanUsers(batchSize: number): AsyncIterable<string[]>;
+  /** Removes users, every key of theirs. */
+  drop(userIds: readonly string[]): Promise<void>;
   /**
    * Claims up to `max` users changed since their last sync, dirty longest
    * first, with a lease: claims whose lease has expired are given back first.
